@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/phonegate/phonegate/filter"
+	"github.com/phonegate/phonegate/insight"
+	"github.com/phonegate/phonegate/policy"
+)
+
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := newFlagSet("serve", "serve [flags]", stderr)
+	policyPath := fs.String("policy", "", "policy `PATH`: a YAML file or a directory of them (default: the embedded default policy)")
+	grpcAddr := fs.String("grpc-addr", "127.0.0.1:9001", "`address` of the gRPC server (ext_authz, health, reflection)")
+	httpAddr := fs.String("http-addr", "127.0.0.1:9002", "`address` of the HTTP server (/healthz, /readyz)")
+	cacheSize := fs.Int("cache-size", insight.DefaultCacheSize, "insights kept in the LRU cache (negative disables it)")
+	xffHops := fs.Int("xff-trusted-hops", 0, "proxies in front of Envoy trusted to append to x-forwarded-for")
+	drain := fs.Duration("drain-timeout", 10*time.Second, "how long in-flight checks may finish after SIGTERM")
+	logFormat := fs.String("log-format", "json", "log format: json or text")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return fmt.Errorf("unexpected argument %q (serve takes only flags)", rest[0])
+	}
+	var handler slog.Handler
+	switch *logFormat {
+	case "json":
+		handler = slog.NewJSONHandler(stderr, nil)
+	case "text":
+		handler = slog.NewTextHandler(stderr, nil)
+	default:
+		return fmt.Errorf("--log-format %q: want json or text", *logFormat)
+	}
+	log := slog.New(handler)
+
+	set, err := loadPolicy(*policyPath)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitError(1)
+	}
+	grpcLis, err := net.Listen("tcp", *grpcAddr)
+	if err != nil {
+		return err
+	}
+	httpLis, err := net.Listen("tcp", *httpAddr)
+	if err != nil {
+		grpcLis.Close()
+		return err
+	}
+	engine := insight.New(insight.Options{CacheSize: *cacheSize})
+	srv := filter.New(filter.Options{Engine: engine, XFFTrustedHops: *xffHops, Logger: log, DrainTimeout: *drain})
+	srv.SetPolicy(set)
+	log.Info("policy loaded", "source", set.Source, "hash", set.Hash, "routes", len(set.Routes))
+	go func() {
+		start := time.Now()
+		engine.Warm()
+		srv.MarkWarm()
+		log.Info("engine warm", "took_ms", float64(time.Since(start).Microseconds())/1000)
+	}()
+	return srv.Serve(ctx, grpcLis, httpLis)
+}
+
+func loadPolicy(path string) (*policy.Set, error) {
+	if path == "" {
+		return policy.Default()
+	}
+	return policy.Load(path)
+}

@@ -1,0 +1,159 @@
+package filter
+
+import (
+	"encoding/json"
+	"sort"
+	"strconv"
+	"strings"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
+	"github.com/phonegate/phonegate/policy"
+	rpcstatus "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/types/known/structpb"
+)
+
+// The upstream headers phonegate sets. Every client-sent header with the
+// prefix is removed, so the upstream can trust what it reads.
+const (
+	HeaderPrefix     = "x-phone-"
+	HeaderDecision   = "x-phone-decision"
+	HeaderTags       = "x-phone-tags"
+	HeaderE164       = "x-phone-e164"
+	HeaderCountry    = "x-phone-country"
+	HeaderLineType   = "x-phone-line-type"
+	HeaderCarrier    = "x-phone-carrier"
+	HeaderConfidence = "x-phone-confidence"
+	HeaderRiskScore  = "x-phone-risk-score"
+	HeaderDisposable = "x-phone-disposable"
+	HeaderPolicy     = "x-phone-policy"
+)
+
+// denialBody is the JSON a rejected client reads.
+type denialBody struct {
+	Error   string `json:"error"`
+	Message string `json:"message"`
+	Policy  string `json:"policy"`
+	Field   string `json:"field,omitempty"`
+}
+
+// okResponse lets the request through. With a decision (a matched route) it
+// sets the x-phone-* headers; in every case it removes client-sent x-phone-*
+// headers that it does not overwrite itself.
+func okResponse(req *policy.Request, d *policy.Decision, hashKey []byte) *authv3.CheckResponse {
+	var set []*corev3.HeaderValueOption
+	ours := map[string]bool{}
+	if d != nil {
+		for _, h := range upstreamHeaders(d) {
+			ours[h[0]] = true
+			set = append(set, &corev3.HeaderValueOption{
+				Header:       &corev3.HeaderValue{Key: h[0], Value: h[1]},
+				AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD,
+			})
+		}
+	}
+	ok := &authv3.OkHttpResponse{Headers: set, HeadersToRemove: spoofedHeaders(req.Headers, ours)}
+	resp := &authv3.CheckResponse{
+		Status:       &rpcstatus.Status{Code: int32(codes.OK)},
+		HttpResponse: &authv3.CheckResponse_OkResponse{OkResponse: ok},
+	}
+	if d != nil {
+		resp.DynamicMetadata = metadata(d, hashKey)
+	}
+	return resp
+}
+
+// deniedResponse rejects the request with the rule's status and a JSON body.
+func deniedResponse(d *policy.Decision, hashKey []byte) *authv3.CheckResponse {
+	body := denialBody{Error: "phone_rejected", Message: d.Message, Policy: d.Policy}
+	if d.Number != nil {
+		body.Field = d.Number.Field
+	}
+	b, _ := json.Marshal(body) // a struct of strings always marshals
+	return &authv3.CheckResponse{
+		Status: &rpcstatus.Status{Code: int32(codes.PermissionDenied), Message: "phone_rejected"},
+		HttpResponse: &authv3.CheckResponse_DeniedResponse{DeniedResponse: &authv3.DeniedHttpResponse{
+			Status: &typev3.HttpStatus{Code: typev3.StatusCode(d.Status)},
+			Headers: []*corev3.HeaderValueOption{{
+				Header:       &corev3.HeaderValue{Key: "content-type", Value: "application/json"},
+				AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD,
+			}},
+			Body: string(b),
+		}},
+		DynamicMetadata: metadata(d, hashKey),
+	}
+}
+
+// upstreamHeaders lists the x-phone-* headers for a decision, describing the
+// number that decided. Headers about a number are left out when none did.
+func upstreamHeaders(d *policy.Decision) [][2]string {
+	h := [][2]string{
+		{HeaderDecision, string(d.Action)},
+		{HeaderPolicy, d.Policy},
+	}
+	if len(d.Tags) > 0 {
+		h = append(h, [2]string{HeaderTags, strings.Join(d.Tags, ",")})
+	}
+	if d.Number == nil {
+		return h
+	}
+	in := d.Number.Insight
+	h = append(h,
+		[2]string{HeaderE164, in.E164},
+		[2]string{HeaderCountry, in.Country.ISO2},
+		[2]string{HeaderLineType, string(in.LineType)},
+		[2]string{HeaderConfidence, string(in.Confidence)},
+		[2]string{HeaderRiskScore, strconv.Itoa(in.RiskScore)},
+		[2]string{HeaderDisposable, strconv.FormatBool(in.IsDisposable)},
+	)
+	if in.Carrier.Name != "" {
+		h = append(h, [2]string{HeaderCarrier, in.Carrier.Name})
+	}
+	return h
+}
+
+// spoofedHeaders lists the client-sent x-phone-* headers that phonegate does
+// not set itself. Those it sets are overwritten instead: removing them as well
+// would, in Envoy versions that remove after setting, drop our own values.
+func spoofedHeaders(headers map[string]string, ours map[string]bool) []string {
+	var out []string
+	for name := range headers {
+		lower := strings.ToLower(name)
+		if strings.HasPrefix(lower, HeaderPrefix) && !ours[lower] {
+			out = append(out, lower)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// metadata is the dynamic metadata Envoy's access log reads under the
+// envoy.filters.http.ext_authz namespace. It never holds a raw number.
+func metadata(d *policy.Decision, hashKey []byte) *structpb.Struct {
+	f := map[string]*structpb.Value{
+		"decision":      structpb.NewStringValue(string(d.Action)),
+		"reason":        structpb.NewStringValue(string(d.Reason)),
+		"route":         structpb.NewStringValue(d.Route),
+		"policy":        structpb.NewStringValue(d.Policy),
+		"numbers_found": structpb.NewNumberValue(float64(d.Numbers)),
+	}
+	if d.Rule != "" {
+		f["rule"] = structpb.NewStringValue(d.Rule)
+	}
+	if len(d.Tags) > 0 {
+		f["tags"] = structpb.NewStringValue(strings.Join(d.Tags, ","))
+	}
+	if d.Number != nil {
+		in := d.Number.Insight
+		f["field"] = structpb.NewStringValue(d.Number.Field)
+		f["number_hash"] = structpb.NewStringValue(numberHash(hashKey, in.E164, in.Input))
+		f["country"] = structpb.NewStringValue(in.Country.ISO2)
+		f["line_type"] = structpb.NewStringValue(string(in.LineType))
+		f["confidence"] = structpb.NewStringValue(string(in.Confidence))
+		f["risk_score"] = structpb.NewNumberValue(float64(in.RiskScore))
+		f["disposable"] = structpb.NewBoolValue(in.IsDisposable)
+	}
+	return &structpb.Struct{Fields: f}
+}

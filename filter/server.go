@@ -1,0 +1,242 @@
+package filter
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"github.com/phonegate/phonegate/insight"
+	"github.com/phonegate/phonegate/policy"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
+)
+
+// AuthorizationService is the gRPC service name Envoy calls, and a name the
+// health service answers for.
+const AuthorizationService = "envoy.service.auth.v3.Authorization"
+
+// Options configure a [Server]. The zero value is usable but for Engine.
+type Options struct {
+	// Engine scores numbers. Required.
+	Engine *insight.Engine
+	// XFFTrustedHops is how many proxies in front of Envoy append to
+	// x-forwarded-for and are trusted to name the client.
+	XFFTrustedHops int
+	// Logger receives one line per decision; nil discards.
+	Logger *slog.Logger
+	// HashKey keys the hash of numbers in logs and metadata; nil picks a random
+	// key for the life of the process.
+	HashKey []byte
+	// DrainTimeout bounds how long in-flight checks may take to finish after
+	// shutdown begins; 0 means 10 seconds.
+	DrainTimeout time.Duration
+}
+
+// Server is phonegate's ext_authz server: Envoy's Authorization service, gRPC
+// health and the HTTP endpoints.
+type Server struct {
+	authv3.UnimplementedAuthorizationServer
+
+	opts   Options
+	engine *insight.Engine
+	log    *slog.Logger
+	policy atomic.Pointer[policy.Set]
+	warm   atomic.Bool
+	health *health.Server
+}
+
+var _ authv3.AuthorizationServer = (*Server)(nil)
+
+// New returns a server that answers NOT_SERVING until [Server.SetPolicy] has
+// been called and [Server.MarkWarm] says the engine is ready.
+func New(opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.HashKey == nil {
+		opts.HashKey = make([]byte, 32)
+		rand.Read(opts.HashKey)
+	}
+	if opts.DrainTimeout == 0 {
+		opts.DrainTimeout = 10 * time.Second
+	}
+	s := &Server{opts: opts, engine: opts.Engine, log: opts.Logger, health: health.NewServer()}
+	s.updateHealth()
+	return s
+}
+
+// SetPolicy swaps in a compiled policy set. Checks in flight finish with the
+// set they started with.
+func (s *Server) SetPolicy(set *policy.Set) {
+	s.policy.Store(set)
+	s.updateHealth()
+}
+
+// Policy returns the policy set being served, or nil before one is loaded.
+func (s *Server) Policy() *policy.Set { return s.policy.Load() }
+
+// MarkWarm says the engine has loaded its data.
+func (s *Server) MarkWarm() {
+	s.warm.Store(true)
+	s.updateHealth()
+}
+
+// Ready reports whether the server answers checks: a policy is loaded, the
+// engine is warm, and it is not draining.
+func (s *Server) Ready() bool {
+	st, err := s.health.Check(context.Background(), &healthpb.HealthCheckRequest{Service: ""})
+	return err == nil && st.GetStatus() == healthpb.HealthCheckResponse_SERVING
+}
+
+func (s *Server) updateHealth() {
+	st := healthpb.HealthCheckResponse_NOT_SERVING
+	if s.policy.Load() != nil && s.warm.Load() {
+		st = healthpb.HealthCheckResponse_SERVING
+	}
+	s.health.SetServingStatus("", st)
+	s.health.SetServingStatus(AuthorizationService, st)
+}
+
+// Check answers one ext_authz request from Envoy. A decision, reject
+// included, is an OK gRPC reply; only a fault of phonegate's is a gRPC error,
+// so Envoy's failure_mode_allow decides what happens to the request.
+func (s *Server) Check(ctx context.Context, cr *authv3.CheckRequest) (resp *authv3.CheckResponse, err error) {
+	start := time.Now()
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.ErrorContext(ctx, "check panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			resp, err = nil, status.Error(codes.Internal, "phonegate: internal error")
+		}
+	}()
+	if err := ctx.Err(); err != nil {
+		return nil, status.FromContextError(err).Err()
+	}
+	set := s.policy.Load()
+	if set == nil {
+		return nil, status.Error(codes.Unavailable, "phonegate: no policy loaded yet")
+	}
+	req := requestView(cr, s.opts.XFFTrustedHops)
+	route, err := set.Route(req)
+	if err != nil {
+		s.log.ErrorContext(ctx, "route", "error", err)
+		return nil, status.Error(codes.FailedPrecondition, "phonegate: "+err.Error())
+	}
+	if route == nil {
+		// Not ours to judge: pass it on, but never with client-sent x-phone-* headers.
+		return okResponse(req, nil, s.opts.HashKey), nil
+	}
+	d, err := s.decide(req, route)
+	if err != nil {
+		s.log.ErrorContext(ctx, "decide", "route", route.Name, "error", err)
+		return nil, status.Error(codes.Internal, "phonegate: "+err.Error())
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, status.FromContextError(err).Err()
+	}
+	s.logDecision(context.WithoutCancel(ctx), &d, time.Since(start))
+	if d.Action == policy.Reject {
+		return deniedResponse(&d, s.opts.HashKey), nil
+	}
+	return okResponse(req, &d, s.opts.HashKey), nil
+}
+
+// decide extracts the numbers the route names, scores them and applies the
+// route's policy.
+func (s *Server) decide(req *policy.Request, route *policy.Route) (policy.Decision, error) {
+	if req.PartialBody {
+		return route.Fallback(policy.ReasonPartialBody), nil
+	}
+	values, err := extract(req.ContentType, req.Body, route.Fields)
+	if err != nil {
+		d := route.Fallback(policy.ReasonUnparsableBody)
+		s.log.Info("unparsable body", "route", route.Name, "content_type", req.ContentType, "error", err)
+		return d, nil
+	}
+	numbers := make([]policy.Number, len(values))
+	for i, v := range values {
+		numbers[i] = policy.Number{Field: v.field, Insight: s.engine.Lookup(v.value, route.Region)}
+	}
+	return route.Decide(req, numbers)
+}
+
+func (s *Server) logDecision(ctx context.Context, d *policy.Decision, took time.Duration) {
+	attrs := []slog.Attr{
+		slog.String("route", d.Route),
+		slog.String("policy", d.Policy),
+		slog.String("decision", string(d.Action)),
+		slog.String("reason", string(d.Reason)),
+		slog.Int("numbers", d.Numbers),
+		slog.Float64("latency_ms", float64(took.Microseconds())/1000),
+	}
+	if d.Rule != "" {
+		attrs = append(attrs, slog.String("rule", d.Rule))
+	}
+	if n := d.Number; n != nil {
+		attrs = append(attrs,
+			slog.String("field", n.Field),
+			slog.String("number_hash", numberHash(s.opts.HashKey, n.Insight.E164, n.Insight.Input)),
+			slog.String("confidence", string(n.Insight.Confidence)),
+			slog.Int("risk_score", n.Insight.RiskScore),
+		)
+	}
+	s.log.LogAttrs(ctx, slog.LevelInfo, "check", attrs...)
+}
+
+// Serve answers gRPC on grpcLis and HTTP on httpLis until ctx is done, then
+// drains: health turns NOT_SERVING, in-flight checks finish (within
+// Options.DrainTimeout) and Serve returns nil. It returns early with an error
+// if a listener fails.
+func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error {
+	gs := grpc.NewServer()
+	authv3.RegisterAuthorizationServer(gs, s)
+	healthpb.RegisterHealthServer(gs, s.health)
+	reflection.Register(gs)
+	hs := &http.Server{Handler: s.HTTPHandler(), ReadHeaderTimeout: 10 * time.Second}
+
+	errc := make(chan error, 2)
+	go func() { errc <- gs.Serve(grpcLis) }()
+	go func() {
+		if err := hs.Serve(httpLis); !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+			return
+		}
+		errc <- nil
+	}()
+	s.log.Info("serving", "grpc_addr", grpcLis.Addr().String(), "http_addr", httpLis.Addr().String())
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	s.log.Info("draining")
+	s.health.Shutdown() // NOT_SERVING for every service, and it stays so
+	drained := make(chan struct{})
+	go func() { gs.GracefulStop(); close(drained) }()
+	timer := time.NewTimer(s.opts.DrainTimeout)
+	defer timer.Stop()
+	select {
+	case <-drained:
+	case <-timer.C:
+		s.log.Warn("drain timeout: cancelling checks still in flight", "timeout", s.opts.DrainTimeout)
+		gs.Stop()
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.DrainTimeout)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil && serveErr == nil {
+		serveErr = err
+	}
+	return serveErr
+}

@@ -1,0 +1,44 @@
+package insight
+
+import (
+	"sync/atomic"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+)
+
+// cache is a bounded LRU of insights keyed by normalised input and region hint.
+// golang-lru's Cache locks internally, so it is safe for concurrent use.
+type cache struct {
+	lru          *lru.Cache[string, *Insight] // nil when caching is disabled
+	hits, misses atomic.Uint64
+}
+
+func newCache(size int) *cache {
+	c := &cache{}
+	if size > 0 {
+		// lru.New fails only for a size <= 0, excluded above.
+		c.lru, _ = lru.New[string, *Insight](size)
+	}
+	return c
+}
+
+func cacheKey(input, region string) string { return region + "\x00" + input }
+
+func (c *cache) get(key string) (*Insight, bool) {
+	if c.lru != nil {
+		if in, ok := c.lru.Get(key); ok {
+			c.hits.Add(1)
+			return in, true
+		}
+	}
+	c.misses.Add(1)
+	return nil, false
+}
+
+func (c *cache) add(key string, in *Insight) {
+	if c.lru != nil {
+		c.lru.Add(key, in)
+	}
+}
+
+func (c *cache) stats() (hits, misses uint64) { return c.hits.Load(), c.misses.Load() }

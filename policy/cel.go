@@ -1,0 +1,66 @@
+package policy
+
+import (
+	"fmt"
+
+	"cel.dev/cel-go/cel"
+	"github.com/phonegate/phonegate/insight"
+)
+
+// celEnv declares what a rule's `when` may read: `insight`, the number's
+// insight as its JSON object, and `request`, the request view.
+var celEnv = func() *cel.Env {
+	env, err := cel.NewEnv(
+		cel.Variable("insight", cel.MapType(cel.StringType, cel.DynType)),
+		cel.Variable("request", cel.MapType(cel.StringType, cel.DynType)),
+	)
+	if err != nil {
+		panic(fmt.Sprintf("policy: building the CEL environment: %v", err))
+	}
+	return env
+}()
+
+// compileCondition checks that src is CEL returning a bool and plans it.
+func compileCondition(src string) (cel.Program, error) {
+	ast, iss := celEnv.Compile(src)
+	if iss.Err() != nil {
+		return nil, iss.Err()
+	}
+	if ast.OutputType() != cel.BoolType && ast.OutputType() != cel.DynType {
+		return nil, fmt.Errorf("condition returns %s, want bool", ast.OutputType())
+	}
+	return celEnv.Program(ast)
+}
+
+// insightValue is the insight as CEL sees it: the same names as its JSON form.
+func insightValue(in *insight.Insight) map[string]any {
+	return map[string]any{
+		"input":            in.Input,
+		"parsed":           in.Parsed,
+		"possible":         in.Possible,
+		"valid":            in.Valid,
+		"e164":             in.E164,
+		"international":    in.International,
+		"national":         in.National,
+		"country":          map[string]any{"iso2": in.Country.ISO2, "prefix": in.Country.Prefix},
+		"line_type":        string(in.LineType),
+		"carrier":          map[string]any{"name": in.Carrier.Name},
+		"is_disposable":    in.IsDisposable,
+		"is_virtual":       in.IsVirtual,
+		"is_fictitious":    in.IsFictitious,
+		"confidence":       string(in.Confidence),
+		"confidence_score": in.ConfidenceScore,
+		"risk_score":       int64(in.RiskScore),
+	}
+}
+
+// requestValue is the request as CEL sees it.
+func requestValue(r *Request) map[string]any {
+	return map[string]any{
+		"method":    r.Method,
+		"path":      r.Path,
+		"host":      r.Host,
+		"headers":   r.Headers,
+		"client_ip": r.ClientIP,
+	}
+}

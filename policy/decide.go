@@ -1,0 +1,113 @@
+package policy
+
+import (
+	"fmt"
+
+	"github.com/phonegate/phonegate/insight"
+)
+
+// Number is one phone number found in a request.
+type Number struct {
+	// Field is where it was found: a JSON path ("user.phone") or a form field.
+	Field   string
+	Insight *insight.Insight
+}
+
+// Reason says what produced a decision.
+type Reason string
+
+// The reasons a decision is made.
+const (
+	ReasonRule           Reason = "rule"            // a rule's condition held
+	ReasonNoRule         Reason = "no_rule"         // numbers found, no rule held: allow
+	ReasonNoNumber       Reason = "no_number"       // the body held no number
+	ReasonPartialBody    Reason = "partial_body"    // Envoy cut the body
+	ReasonUnparsableBody Reason = "unparsable_body" // the body is not what it claims
+)
+
+// Decision is the verdict on one request.
+type Decision struct {
+	Action Action
+	Reason Reason
+	Route  string
+	Policy string
+	Rule   string // the deciding rule, when Reason is ReasonRule
+	Tags   []string
+	// Status and Message are for a reject: the HTTP status and what the client reads.
+	Status  int
+	Message string
+	// Number is the number that decided; nil when none did.
+	Number *Number
+	// Numbers is how many numbers were found.
+	Numbers int
+}
+
+// Fallback is the route's decision when no number can be judged.
+func (r *Route) Fallback(reason Reason) Decision {
+	d := Decision{Reason: reason, Route: r.Name, Policy: r.Policy.Name}
+	switch reason {
+	case ReasonPartialBody:
+		d.Action, d.Message = r.OnPartialBody, "the request body was cut before phonegate could read every phone number"
+	case ReasonUnparsableBody:
+		d.Action, d.Message = r.OnUnparsableBody, "the request body could not be parsed as its content type says"
+	default:
+		d.Action, d.Message = r.OnNoNumber, "the request holds no phone number"
+	}
+	if d.Action == Reject {
+		d.Status = DefaultRejectStatus
+	} else {
+		d.Message = ""
+	}
+	d.Tags = []string{string(reason)}
+	return d
+}
+
+// Decide judges every number with the route's policy; the strictest action
+// wins (reject > tag > allow), and among equals the first number found. A
+// rule that fails to evaluate is an error, never a decision.
+func (r *Route) Decide(req *Request, numbers []Number) (Decision, error) {
+	if len(numbers) == 0 {
+		return r.Fallback(ReasonNoNumber), nil
+	}
+	reqVal := requestValue(req)
+	var best Decision
+	for i := range numbers {
+		d, err := r.Policy.decide(&numbers[i], reqVal)
+		if err != nil {
+			return Decision{}, fmt.Errorf("route %q: %w", r.Name, err)
+		}
+		if i == 0 || d.Action.Stricter(best.Action) {
+			best = d
+		}
+	}
+	best.Route, best.Numbers = r.Name, len(numbers)
+	return best, nil
+}
+
+// decide runs the rules in order for one number.
+func (p *Policy) decide(n *Number, reqVal map[string]any) (Decision, error) {
+	vars := map[string]any{"insight": insightValue(n.Insight), "request": reqVal}
+	for _, rule := range p.Rules {
+		out, _, err := rule.program.Eval(vars)
+		if err != nil {
+			return Decision{}, fmt.Errorf("policy %q: %s: %w", p.Name, rule, err)
+		}
+		if held, ok := out.Value().(bool); !ok {
+			return Decision{}, fmt.Errorf("policy %q: %s: condition gave %v, want a bool", p.Name, rule, out.Value())
+		} else if !held {
+			continue
+		}
+		d := Decision{Action: rule.Action, Reason: ReasonRule, Policy: p.Name, Rule: rule.Name, Tags: rule.Tags, Number: n}
+		if rule.Action == Reject {
+			d.Status, d.Message = rule.Status, rule.Message
+			if d.Status == 0 {
+				d.Status = DefaultRejectStatus
+			}
+			if d.Message == "" {
+				d.Message = "this phone number cannot be used to sign up"
+			}
+		}
+		return d, nil
+	}
+	return Decision{Action: Allow, Reason: ReasonNoRule, Policy: p.Name, Number: n}, nil
+}

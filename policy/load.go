@@ -1,0 +1,229 @@
+package policy
+
+import (
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+)
+
+//go:embed builtin/*.yaml
+var builtin embed.FS
+
+// Source is one policy file's name and bytes.
+type Source struct {
+	Name string
+	Data []byte
+}
+
+// Default returns the embedded default policy: one catch-all route for POST
+// bodies, `auto` fields, the standard preset.
+func Default() (*Set, error) {
+	data, err := builtin.ReadFile("builtin/default.yaml")
+	if err != nil {
+		return nil, err
+	}
+	set, err := Compile(Source{Name: "default.yaml (embedded)", Data: data})
+	if set != nil {
+		set.Source = "embedded default"
+	}
+	return set, err
+}
+
+// Load reads a policy file, or every *.yaml and *.yml file of a directory in
+// name order (hidden files and Kubernetes' ..data links are skipped, their
+// targets are read through the regular names), and compiles them into a Set.
+func Load(path string) (*Set, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, &Error{File: path, Message: err.Error()}
+	}
+	files := []string{path}
+	if info.IsDir() {
+		entries, err := os.ReadDir(path)
+		if err != nil {
+			return nil, &Error{File: path, Message: err.Error()}
+		}
+		files = files[:0]
+		for _, e := range entries {
+			name := e.Name()
+			ext := filepath.Ext(name)
+			if strings.HasPrefix(name, ".") || (ext != ".yaml" && ext != ".yml") {
+				continue
+			}
+			files = append(files, filepath.Join(path, name))
+		}
+		if len(files) == 0 {
+			return nil, &Error{File: path, Message: "no *.yaml or *.yml policy files in this directory"}
+		}
+	}
+	srcs := make([]Source, 0, len(files))
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, &Error{File: f, Message: err.Error()}
+		}
+		srcs = append(srcs, Source{Name: f, Data: data})
+	}
+	set, err := Compile(srcs...)
+	if set != nil {
+		set.Source = path
+	}
+	return set, err
+}
+
+// Compile parses and validates sources and compiles their rules. It returns
+// an [ErrorList] holding every problem found, with positions.
+func Compile(srcs ...Source) (*Set, error) {
+	presets, err := loadPresets()
+	if err != nil {
+		return nil, err
+	}
+	return compile(presets, srcs)
+}
+
+// loadPresets compiles the embedded presets; they are the policies every Set
+// starts from.
+func loadPresets() (map[string]*Policy, error) {
+	data, err := builtin.ReadFile("builtin/presets.yaml")
+	if err != nil {
+		return nil, err
+	}
+	set, err := compile(nil, []Source{{Name: "presets.yaml (embedded)", Data: data}})
+	if err != nil {
+		return nil, fmt.Errorf("built-in presets: %w", err)
+	}
+	return set.Policies, nil
+}
+
+// PresetNames lists the built-in policies.
+var PresetNames = []string{"high-trust", "standard", "enrichment"}
+
+func compile(presets map[string]*Policy, srcs []Source) (*Set, error) {
+	set := &Set{Policies: map[string]*Policy{}}
+	for name, p := range presets {
+		set.Policies[name] = p
+	}
+	var errs ErrorList
+	type fileRoutes struct {
+		p      *parser
+		routes []routeDoc
+	}
+	var all []fileRoutes
+	definedAt := map[string]string{} // policy name -> "file:line" of an operator's definition
+	routeAt := map[string]string{}
+	h := sha256.New()
+	for _, src := range srcs {
+		fmt.Fprintf(h, "%s\x00%d\x00", src.Name, len(src.Data))
+		h.Write(src.Data)
+		p := &parser{file: src.Name}
+		doc := p.parse(src.Data)
+		for _, pd := range doc.policies {
+			if pd.name == "" {
+				continue
+			}
+			if at, dup := definedAt[pd.name]; dup {
+				p.errorf(pd.node, "policy %q is defined twice (first at %s)", pd.name, at)
+				continue
+			}
+			definedAt[pd.name] = fmt.Sprintf("%s:%d", src.Name, pd.node.Line)
+			set.Policies[pd.name] = p.compilePolicy(pd)
+		}
+		for _, rd := range doc.routes {
+			if rd.name == "" {
+				continue
+			}
+			if at, dup := routeAt[rd.name]; dup {
+				p.errorf(rd.node, "route %q is defined twice (first at %s)", rd.name, at)
+				continue
+			}
+			routeAt[rd.name] = fmt.Sprintf("%s:%d", src.Name, rd.node.Line)
+		}
+		all = append(all, fileRoutes{p, doc.routes})
+	}
+	// Routes are resolved once every file's policies are known, so a route may
+	// name a policy defined in another file.
+	for _, f := range all {
+		for _, rd := range f.routes {
+			if r := f.p.compileRoute(rd, set.Policies); r != nil {
+				set.Routes = append(set.Routes, r)
+			}
+		}
+		errs = append(errs, f.p.errs...)
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	set.Hash = hex.EncodeToString(h.Sum(nil))[:12]
+	return set, nil
+}
+
+func (p *parser) compilePolicy(pd policyDoc) *Policy {
+	pol := &Policy{Name: pd.name}
+	for i, rd := range pd.rules {
+		rule := &Rule{Name: rd.name, When: rd.when, Action: rd.action, Tags: rd.tags, Message: rd.message, Status: rd.status}
+		if rule.Name == "" {
+			rule.Name = fmt.Sprintf("rule %d", i+1)
+		}
+		if rd.when != "" {
+			prog, err := compileCondition(rd.when)
+			if err != nil {
+				p.errorf(rd.whenNode, "policy %q: rule %q: condition: %s", pd.name, rule.Name, oneLine(err.Error()))
+			}
+			rule.program = prog
+		}
+		pol.Rules = append(pol.Rules, rule)
+	}
+	return pol
+}
+
+func (p *parser) compileRoute(rd routeDoc, policies map[string]*Policy) *Route {
+	if rd.name == "" || rd.policy == "" {
+		return nil
+	}
+	pol, ok := policies[rd.policy]
+	if !ok {
+		names := make([]string, 0, len(policies))
+		for n := range policies {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		p.errorf(rd.policyNode, "route %q names policy %q, which is not defined: want one of %s", rd.name, rd.policy, strings.Join(names, ", "))
+		return nil
+	}
+	r := &Route{
+		Name:             rd.name,
+		Match:            Match{Path: rd.path, PathPrefix: rd.pathPrefix, Methods: slices.Clone(rd.methods)},
+		Fields:           rd.fields,
+		Region:           rd.region,
+		Policy:           pol,
+		OnNoNumber:       orDefault(rd.onNoNumber, Allow),
+		OnPartialBody:    orDefault(rd.onPartialBody, Reject),
+		OnUnparsableBody: orDefault(rd.onUnparsableBody, Reject),
+	}
+	if len(r.Fields) == 0 {
+		r.Fields = []string{"auto"}
+	}
+	return r
+}
+
+func orDefault(a, def Action) Action {
+	if a == "" {
+		return def
+	}
+	return a
+}
+
+// oneLine folds CEL's multi-line error (with its caret drawing) into one line.
+func oneLine(s string) string {
+	s = strings.TrimPrefix(s, "ERROR: <input>:")
+	if i := strings.Index(s, "\n"); i >= 0 {
+		s = s[:i]
+	}
+	return strings.TrimSpace(s)
+}

@@ -1,0 +1,311 @@
+package policy
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// The schema of a policy file. Each struct mirrors one YAML mapping; the parser
+// below fills them by hand so that every problem carries a line and column and
+// unknown keys are refused with the list of known ones.
+
+type fileDoc struct {
+	routes   []routeDoc
+	policies []policyDoc
+}
+
+type routeDoc struct {
+	node                                        *yaml.Node
+	name, path, pathPrefix, region, policy      string
+	methods, fields                             []string
+	onNoNumber, onPartialBody, onUnparsableBody Action
+	policyNode                                  *yaml.Node
+}
+
+type policyDoc struct {
+	node  *yaml.Node
+	name  string
+	rules []ruleDoc
+}
+
+type ruleDoc struct {
+	node                *yaml.Node
+	name, when, message string
+	whenNode            *yaml.Node
+	action              Action
+	tags                []string
+	status              int
+}
+
+// parser collects every problem instead of stopping at the first.
+type parser struct {
+	file string
+	errs ErrorList
+}
+
+func (p *parser) errorf(n *yaml.Node, format string, args ...any) {
+	e := &Error{File: p.file, Message: fmt.Sprintf(format, args...)}
+	if n != nil {
+		e.Line, e.Column = n.Line, n.Column
+	}
+	p.errs = append(p.errs, e)
+}
+
+// parse reads one policy file.
+func (p *parser) parse(src []byte) fileDoc {
+	var doc fileDoc
+	var root yaml.Node
+	if err := yaml.Unmarshal(src, &root); err != nil {
+		p.yamlError(err)
+		return doc
+	}
+	if len(root.Content) == 0 {
+		p.errorf(nil, "empty policy file: want at least `version: 1`")
+		return doc
+	}
+	top := root.Content[0]
+	var version *yaml.Node
+	p.mapping(top, "policy file", []string{"version", "routes", "policies"}, func(key string, v *yaml.Node) {
+		switch key {
+		case "version":
+			version = v
+			before := len(p.errs)
+			if n := p.int(v); n != 1 && len(p.errs) == before {
+				p.errorf(v, "unsupported version %d: this phonegate reads version 1", n)
+			}
+		case "routes":
+			p.sequence(v, "routes", func(item *yaml.Node) { doc.routes = append(doc.routes, p.route(item)) })
+		case "policies":
+			p.sequence(v, "policies", func(item *yaml.Node) { doc.policies = append(doc.policies, p.policy(item)) })
+		}
+	})
+	if version == nil && top.Kind == yaml.MappingNode {
+		p.errorf(top, "missing `version: 1`")
+	}
+	return doc
+}
+
+var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+
+// yamlError turns a syntax error from the YAML library into positioned errors.
+func (p *parser) yamlError(err error) {
+	msg := err.Error()
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		p.errs = append(p.errs, &Error{File: p.file, Line: line, Column: 1, Message: m[2]})
+		return
+	}
+	p.errs = append(p.errs, &Error{File: p.file, Line: 1, Column: 1, Message: strings.TrimPrefix(msg, "yaml: ")})
+}
+
+func (p *parser) route(n *yaml.Node) routeDoc {
+	r := routeDoc{node: n}
+	keys := []string{"name", "match", "fields", "region", "policy", "on_no_number", "on_partial_body", "on_unparsable_body"}
+	p.mapping(n, "route", keys, func(key string, v *yaml.Node) {
+		switch key {
+		case "name":
+			r.name = p.str(v)
+		case "match":
+			p.mapping(v, "match", []string{"path", "path_prefix", "methods"}, func(key string, v *yaml.Node) {
+				switch key {
+				case "path":
+					r.path = p.path(v)
+				case "path_prefix":
+					r.pathPrefix = p.path(v)
+				case "methods":
+					for _, m := range p.strs(v) {
+						r.methods = append(r.methods, strings.ToUpper(m))
+					}
+				}
+			})
+		case "fields":
+			r.fields = p.strs(v)
+			if len(r.fields) == 0 {
+				p.errorf(v, "fields is empty: name JSON paths or form fields, or [auto]")
+			}
+		case "region":
+			r.region = strings.ToUpper(p.str(v))
+			if len(r.region) != 2 {
+				p.errorf(v, "region %q is not an ISO 3166-1 alpha-2 code such as US or GB", r.region)
+			}
+		case "policy":
+			r.policy, r.policyNode = p.str(v), v
+		case "on_no_number":
+			r.onNoNumber = p.action(v)
+		case "on_partial_body":
+			r.onPartialBody = p.action(v)
+		case "on_unparsable_body":
+			r.onUnparsableBody = p.action(v)
+		}
+	})
+	if r.name == "" && n.Kind == yaml.MappingNode {
+		p.errorf(n, "route has no name")
+	}
+	if r.policy == "" && n.Kind == yaml.MappingNode {
+		p.errorf(n, "route %q names no policy", r.name)
+	}
+	return r
+}
+
+func (p *parser) policy(n *yaml.Node) policyDoc {
+	pd := policyDoc{node: n}
+	p.mapping(n, "policy", []string{"name", "rules"}, func(key string, v *yaml.Node) {
+		switch key {
+		case "name":
+			pd.name = p.str(v)
+		case "rules":
+			p.sequence(v, "rules", func(item *yaml.Node) { pd.rules = append(pd.rules, p.rule(item)) })
+		}
+	})
+	if pd.name == "" && n.Kind == yaml.MappingNode {
+		p.errorf(n, "policy has no name")
+	}
+	return pd
+}
+
+func (p *parser) rule(n *yaml.Node) ruleDoc {
+	r := ruleDoc{node: n}
+	p.mapping(n, "rule", []string{"name", "when", "action", "tags", "message", "status"}, func(key string, v *yaml.Node) {
+		switch key {
+		case "name":
+			r.name = p.str(v)
+		case "when":
+			r.when, r.whenNode = p.str(v), v
+		case "action":
+			r.action = p.action(v)
+		case "tags":
+			r.tags = p.strs(v)
+		case "message":
+			r.message = p.str(v)
+		case "status":
+			r.status = p.int(v)
+			if r.status < 400 || r.status > 499 {
+				p.errorf(v, "status %d is not a 4xx HTTP status", r.status)
+			}
+		}
+	})
+	if n.Kind != yaml.MappingNode {
+		return r
+	}
+	if r.when == "" {
+		p.errorf(n, "rule %q has no `when` condition (use `when: \"true\"` for a catch-all)", r.name)
+	}
+	if r.action == "" {
+		p.errorf(n, "rule %q has no action: want one of %s", r.name, actionList())
+	}
+	if r.status != 0 && r.action != Reject {
+		p.errorf(n, "rule %q sets a status, which only a reject uses", r.name)
+	}
+	return r
+}
+
+// mapping checks that n is a mapping whose keys are all known and unique, and
+// calls fn for each pair in order.
+func (p *parser) mapping(n *yaml.Node, what string, known []string, fn func(key string, v *yaml.Node)) {
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, "%s must be a mapping, got %s", what, kindName(n))
+		return
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		switch {
+		case !slices.Contains(known, k.Value):
+			p.errorf(k, "unknown key %q in %s: want one of %s", k.Value, what, strings.Join(known, ", "))
+		case seen[k.Value]:
+			p.errorf(k, "key %q appears twice in %s", k.Value, what)
+		default:
+			seen[k.Value] = true
+			fn(k.Value, v)
+		}
+	}
+}
+
+func (p *parser) sequence(n *yaml.Node, what string, fn func(item *yaml.Node)) {
+	if n.Kind != yaml.SequenceNode {
+		p.errorf(n, "%s must be a list, got %s", what, kindName(n))
+		return
+	}
+	for _, item := range n.Content {
+		fn(item)
+	}
+}
+
+func (p *parser) str(n *yaml.Node) string {
+	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		p.errorf(n, "want a string, got %s", kindName(n))
+		return ""
+	}
+	return n.Value
+}
+
+func (p *parser) int(n *yaml.Node) int {
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
+		p.errorf(n, "want an integer, got %s", kindName(n))
+		return 0
+	}
+	v, err := strconv.Atoi(n.Value)
+	if err != nil {
+		p.errorf(n, "want an integer, got %q", n.Value)
+	}
+	return v
+}
+
+func (p *parser) strs(n *yaml.Node) []string {
+	var out []string
+	p.sequence(n, "value", func(item *yaml.Node) { out = append(out, p.str(item)) })
+	return out
+}
+
+func (p *parser) path(n *yaml.Node) string {
+	s := p.str(n)
+	if s != "" && !strings.HasPrefix(s, "/") {
+		p.errorf(n, "path %q must start with /", s)
+	}
+	return s
+}
+
+func (p *parser) action(n *yaml.Node) Action {
+	s := p.str(n)
+	a := Action(s)
+	if s != "" && !slices.Contains(Actions, a) {
+		p.errorf(n, "unknown action %q: want one of %s", s, actionList())
+		return ""
+	}
+	return a
+}
+
+func actionList() string {
+	names := make([]string, len(Actions))
+	for i, a := range Actions {
+		names[i] = string(a)
+	}
+	return strings.Join(names, ", ")
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	switch n.Tag {
+	case "!!null":
+		return "nothing"
+	case "!!str":
+		return fmt.Sprintf("the string %q", n.Value)
+	case "!!int":
+		return "the integer " + n.Value
+	case "!!bool":
+		return "the boolean " + n.Value
+	}
+	return fmt.Sprintf("%q", n.Value)
+}

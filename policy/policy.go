@@ -1,0 +1,88 @@
+package policy
+
+import (
+	"fmt"
+	"slices"
+
+	"cel.dev/cel-go/cel"
+)
+
+// Action is what a rule, or a route's fallback, does with a request.
+type Action string
+
+// The actions, from least to most strict.
+const (
+	Allow  Action = "allow"  // let the request through untouched but for x-phone-* headers
+	Tag    Action = "tag"    // let it through with tags for the upstream
+	Reject Action = "reject" // deny it with a status and a JSON body
+)
+
+// Actions lists the valid actions, least strict first.
+var Actions = []Action{Allow, Tag, Reject}
+
+// strictness orders actions: reject > tag > allow.
+func (a Action) strictness() int { return slices.Index(Actions, a) }
+
+// Stricter reports whether a is stricter than b.
+func (a Action) Stricter(b Action) bool { return a.strictness() > b.strictness() }
+
+// Set is a compiled, validated policy configuration: every route, every policy
+// (presets included), ready to serve. A Set is immutable once built; a reload
+// builds a new one and swaps it in whole.
+type Set struct {
+	Routes   []*Route
+	Policies map[string]*Policy
+	// Hash identifies the source bytes: the first 12 hex digits of their SHA-256.
+	Hash string
+	// Source names where the set came from ("embedded default" or paths).
+	Source string
+}
+
+// Route says which requests phonegate checks, where their numbers are and which
+// policy judges them.
+type Route struct {
+	Name  string
+	Match Match
+	// Fields name where numbers are: JSON paths ("phone", "user.phone",
+	// "contacts[*].phone") or form field names; "auto" finds phone-like keys.
+	Fields []string
+	// Region is the ISO 3166-1 alpha-2 hint for numbers written without a
+	// country code ("" for none).
+	Region string
+	Policy *Policy
+	// What to do when the body holds no number, was cut by Envoy, or cannot be
+	// parsed as the content type it claims.
+	OnNoNumber       Action
+	OnPartialBody    Action
+	OnUnparsableBody Action
+}
+
+// Match selects requests by path and method. Empty parts match anything.
+type Match struct {
+	Path       string   // exact path, query string excluded
+	PathPrefix string   // path prefix
+	Methods    []string // upper-case HTTP methods
+}
+
+// Policy is an ordered list of rules. The first rule whose condition holds
+// decides; when none holds the number is allowed.
+type Policy struct {
+	Name  string
+	Rules []*Rule
+}
+
+// Rule is a CEL condition and what to do when it holds.
+type Rule struct {
+	Name    string
+	When    string // CEL source, over `insight` and `request`
+	Action  Action
+	Tags    []string // for tag (and reject, for the logs)
+	Message string   // for reject: said to the client
+	Status  int      // for reject: HTTP status, 403 when unset
+	program cel.Program
+}
+
+// DefaultRejectStatus is the HTTP status of a denial when a rule sets none.
+const DefaultRejectStatus = 403
+
+func (r *Rule) String() string { return fmt.Sprintf("rule %q", r.Name) }
