@@ -102,6 +102,10 @@ func phoneLikeKey(key string) bool {
 		}
 		return r
 	}, key)
+	// Plurals name lists of numbers: "phones", "mobile_numbers".
+	if len(k) > 4 && strings.HasSuffix(k, "s") {
+		k = k[:len(k)-1]
+	}
 	if slices.Contains(phoneLikeKeys, k) {
 		return true
 	}
@@ -157,13 +161,10 @@ func extractJSON(body []byte, m *fieldMatcher) ([]found, error) {
 				path = joinPath(top.path, key)
 				top.wantKey = true
 			} else {
-				key = ""
+				// An array's elements take the array's own key, so
+				// "phones": ["+1...", "+44..."] is read under auto.
+				key = top.key
 				path = top.path + "[*]"
-				// An array's elements take their key from the array's own key,
-				// so "phones": ["+1...", "+44..."] is read under auto.
-				if n >= 2 && stack[n-2].inObject {
-					key = stack[n-2].key
-				}
 			}
 		}
 		switch t := tok.(type) {

@@ -77,7 +77,7 @@ func requestView(cr *authv3.CheckRequest, xffTrustedHops int) *policy.Request {
 func clientIP(headers map[string]string, source string, trustedHops int) string {
 	if xff := headers["x-forwarded-for"]; xff != "" {
 		hops := strings.Split(xff, ",")
-		i := len(hops) - 1 - trustedHops
+		i := len(hops) - 1 - max(trustedHops, 0)
 		if i < 0 {
 			i = 0
 		}

@@ -29,6 +29,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if len(rest) > 0 {
 		return fmt.Errorf("unexpected argument %q (serve takes only flags)", rest[0])
 	}
+	if *xffHops < 0 {
+		return fmt.Errorf("--xff-trusted-hops %d: want 0 or more", *xffHops)
+	}
 	var handler slog.Handler
 	switch *logFormat {
 	case "json":

@@ -1,0 +1,55 @@
+package filter
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+)
+
+func TestClientIP(t *testing.T) {
+	tests := []struct {
+		name    string
+		headers map[string]string
+		source  string
+		hops    int
+		want    string
+	}{
+		{"no headers: the source address", nil, "203.0.113.7", 0, "203.0.113.7"},
+		{"zero hops: the entry Envoy appended", map[string]string{"x-forwarded-for": "198.51.100.1, 203.0.113.7"}, "10.0.0.1", 0, "203.0.113.7"},
+		{"one trusted hop", map[string]string{"x-forwarded-for": "198.51.100.1, 192.0.2.9, 203.0.113.7"}, "10.0.0.1", 1, "192.0.2.9"},
+		{"more hops than entries: the leftmost", map[string]string{"x-forwarded-for": "198.51.100.1"}, "10.0.0.1", 3, "198.51.100.1"},
+		{"garbage entry falls through to external address", map[string]string{"x-forwarded-for": "unknown", "x-envoy-external-address": "198.51.100.2"}, "10.0.0.1", 0, "198.51.100.2"},
+		{"IPv6 and mapped IPv4", map[string]string{"x-forwarded-for": "::ffff:198.51.100.3"}, "", 0, "198.51.100.3"},
+		{"nothing usable", map[string]string{"x-forwarded-for": "a,b"}, "not-an-ip", 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := clientIP(tt.headers, tt.source, tt.hops); got != tt.want {
+				t.Errorf("clientIP = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// FuzzClientIP: any header values give either no address or a real one that
+// stands in the input.
+func FuzzClientIP(f *testing.F) {
+	f.Add("198.51.100.1, 203.0.113.7", "198.51.100.2", "203.0.113.9", 1)
+	f.Add(",,,", "", "::1", -5)
+	f.Add("fe80::1%eth0", "x", "", 0) // a zone
+	f.Fuzz(func(t *testing.T, xff, external, source string, hops int) {
+		got := clientIP(map[string]string{"x-forwarded-for": xff, "x-envoy-external-address": external}, source, hops)
+		if got == "" {
+			return
+		}
+		if _, err := netip.ParseAddr(got); err != nil {
+			t.Fatalf("clientIP returned %q, not an address", got)
+		}
+		for _, s := range append(strings.Split(xff, ","), external, source) {
+			if a, err := netip.ParseAddr(strings.TrimSpace(s)); err == nil && a.Unmap().String() == got {
+				return
+			}
+		}
+		t.Fatalf("clientIP returned %q, which is not in the input", got)
+	})
+}
