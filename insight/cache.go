@@ -9,7 +9,7 @@ import (
 // cache is a bounded LRU of insights keyed by normalised input and region hint.
 // golang-lru's Cache locks internally, so it is safe for concurrent use.
 type cache struct {
-	lru          *lru.Cache[string, *Insight] // nil when caching is disabled
+	lru          *lru.Cache[cacheKey, *Insight] // nil when caching is disabled
 	hits, misses atomic.Uint64
 }
 
@@ -17,14 +17,15 @@ func newCache(size int) *cache {
 	c := &cache{}
 	if size > 0 {
 		// lru.New fails only for a size <= 0, excluded above.
-		c.lru, _ = lru.New[string, *Insight](size)
+		c.lru, _ = lru.New[cacheKey, *Insight](size)
 	}
 	return c
 }
 
-func cacheKey(input, region string) string { return region + "\x00" + input }
+// cacheKey is a struct, not a joined string, so a hit allocates nothing.
+type cacheKey struct{ input, region string }
 
-func (c *cache) get(key string) (*Insight, bool) {
+func (c *cache) get(key cacheKey) (*Insight, bool) {
 	if c.lru != nil {
 		if in, ok := c.lru.Get(key); ok {
 			c.hits.Add(1)
@@ -35,7 +36,7 @@ func (c *cache) get(key string) (*Insight, bool) {
 	return nil, false
 }
 
-func (c *cache) add(key string, in *Insight) {
+func (c *cache) add(key cacheKey, in *Insight) {
 	if c.lru != nil {
 		c.lru.Add(key, in)
 	}

@@ -62,7 +62,7 @@ func (e *Engine) Lookup(input, region string) *Insight {
 	if len(input) > MaxInputLen {
 		return e.compute(input, region)
 	}
-	key := cacheKey(input, region)
+	key := cacheKey{input, region}
 	if in, ok := e.cache.get(key); ok {
 		return in
 	}

@@ -165,11 +165,8 @@ func compile(presets map[string]*Policy, srcs []Source) (*Set, error) {
 
 func (p *parser) compilePolicy(pd policyDoc) *Policy {
 	pol := &Policy{Name: pd.name}
-	for i, rd := range pd.rules {
+	for _, rd := range pd.rules {
 		rule := &Rule{Name: rd.name, When: rd.when, Action: rd.action, Tags: rd.tags, Message: rd.message, Status: rd.status}
-		if rule.Name == "" {
-			rule.Name = fmt.Sprintf("rule %d", i+1)
-		}
 		if rd.when != "" {
 			prog, err := compileCondition(rd.when)
 			if err != nil {

@@ -65,7 +65,7 @@ func (p *parser) parse(src []byte) fileDoc {
 		return doc
 	}
 	if len(root.Content) == 0 {
-		p.errorf(nil, "empty policy file: want at least `version: 1`")
+		p.errs = append(p.errs, &Error{File: p.file, Line: 1, Column: 1, Message: "empty policy file: want at least `version: 1`"})
 		return doc
 	}
 	top := root.Content[0]
@@ -159,7 +159,7 @@ func (p *parser) policy(n *yaml.Node) policyDoc {
 		case "name":
 			pd.name = p.str(v)
 		case "rules":
-			p.sequence(v, "rules", func(item *yaml.Node) { pd.rules = append(pd.rules, p.rule(item)) })
+			p.sequence(v, "rules", func(item *yaml.Node) { pd.rules = append(pd.rules, p.rule(item, len(pd.rules)+1)) })
 		}
 	})
 	if pd.name == "" && n.Kind == yaml.MappingNode {
@@ -168,8 +168,11 @@ func (p *parser) policy(n *yaml.Node) policyDoc {
 	return pd
 }
 
-func (p *parser) rule(n *yaml.Node) ruleDoc {
-	r := ruleDoc{node: n}
+// rule reads the index'th rule (1-based) of a policy; a rule without a name
+// is called "rule N" in messages and logs.
+func (p *parser) rule(n *yaml.Node, index int) ruleDoc {
+	r := ruleDoc{node: n, name: fmt.Sprintf("rule %d", index)}
+	hasAction := false
 	p.mapping(n, "rule", []string{"name", "when", "action", "tags", "message", "status"}, func(key string, v *yaml.Node) {
 		switch key {
 		case "name":
@@ -177,7 +180,7 @@ func (p *parser) rule(n *yaml.Node) ruleDoc {
 		case "when":
 			r.when, r.whenNode = p.str(v), v
 		case "action":
-			r.action = p.action(v)
+			r.action, hasAction = p.action(v), true
 		case "tags":
 			r.tags = p.strs(v)
 		case "message":
@@ -195,7 +198,7 @@ func (p *parser) rule(n *yaml.Node) ruleDoc {
 	if r.when == "" {
 		p.errorf(n, "rule %q has no `when` condition (use `when: \"true\"` for a catch-all)", r.name)
 	}
-	if r.action == "" {
+	if !hasAction {
 		p.errorf(n, "rule %q has no action: want one of %s", r.name, actionList())
 	}
 	if r.status != 0 && r.action != Reject {

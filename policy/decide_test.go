@@ -1,0 +1,144 @@
+package policy
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/phonegate/phonegate/insight"
+)
+
+// The numbers used to exercise the presets, one per confidence label.
+const (
+	gbMobile  = "+447400123456"  // mobile: verified
+	usNumber  = "+12015550123"   // fixed_line_or_mobile: likely
+	gbUAN     = "+443001234567"  // uan: uncertain
+	gbVoIP    = "+445612345678"  // voip: low
+	gbInvalid = "+44770090"      // too short: invalid
+)
+
+func TestPresets(t *testing.T) {
+	engine := insight.New(insight.Options{})
+	type want struct {
+		action Action
+		tags   []string
+	}
+	tests := []struct {
+		preset string
+		number string
+		want   want
+	}{
+		{"high-trust", gbMobile, want{Allow, nil}},
+		{"high-trust", usNumber, want{Reject, []string{"untrusted"}}},
+		{"high-trust", gbVoIP, want{Reject, []string{"untrusted"}}},
+		{"standard", gbMobile, want{Allow, nil}},
+		{"standard", usNumber, want{Allow, nil}},
+		{"standard", gbUAN, want{Allow, nil}},
+		{"standard", gbVoIP, want{Tag, []string{"review"}}},
+		{"standard", gbInvalid, want{Reject, []string{"invalid"}}},
+		{"enrichment", gbMobile, want{Tag, []string{"keep"}}},
+		{"enrichment", usNumber, want{Tag, []string{"keep"}}},
+		{"enrichment", gbUAN, want{Tag, []string{"keep", "warning"}}},
+		{"enrichment", gbVoIP, want{Tag, []string{"drop"}}},
+		{"enrichment", gbInvalid, want{Tag, []string{"drop"}}},
+	}
+	set, err := Compile(Source{Name: "p.yaml", Data: []byte(`version: 1
+routes:
+  - {name: high-trust, policy: high-trust, match: {path: /high-trust}}
+  - {name: standard, policy: standard, match: {path: /standard}}
+  - {name: enrichment, policy: enrichment, match: {path: /enrichment}}
+`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.preset+" "+tt.number, func(t *testing.T) {
+			req := &Request{Method: "POST", Path: "/" + tt.preset}
+			route, err := set.Route(req)
+			if err != nil || route == nil {
+				t.Fatalf("route: %v, %v", route, err)
+			}
+			d, err := route.Decide(req, []Number{{Field: "phone", Insight: engine.Lookup(tt.number, "")}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Action != tt.want.action || !slices.Equal(d.Tags, tt.want.tags) {
+				t.Errorf("%s on %s (%s): got %s %v, want %s %v", tt.preset, tt.number,
+					engine.Lookup(tt.number, "").Confidence, d.Action, d.Tags, tt.want.action, tt.want.tags)
+			}
+			if d.Action == Reject && (d.Status != DefaultRejectStatus || d.Message == "") {
+				t.Errorf("reject without status or message: %+v", d)
+			}
+		})
+	}
+}
+
+func TestStrictestNumberDecides(t *testing.T) {
+	engine := insight.New(insight.Options{})
+	set, err := Compile(Source{Name: "p.yaml", Data: []byte("version: 1\nroutes:\n  - {name: r, policy: standard}\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	numbers := []Number{
+		{Field: "a", Insight: engine.Lookup(gbMobile, "")},
+		{Field: "b", Insight: engine.Lookup(gbVoIP, "")},
+		{Field: "c", Insight: engine.Lookup(gbInvalid, "")},
+		{Field: "d", Insight: engine.Lookup(gbVoIP, "")},
+	}
+	d, err := set.Routes[0].Decide(&Request{}, numbers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Action != Reject || d.Number.Field != "c" || d.Numbers != 4 {
+		t.Errorf("got %s by %q of %d, want reject by c of 4", d.Action, d.Number.Field, d.Numbers)
+	}
+	d, _ = set.Routes[0].Decide(&Request{}, numbers[:2])
+	if d.Action != Tag || d.Number.Field != "b" {
+		t.Errorf("got %s by %q, want tag by b", d.Action, d.Number.Field)
+	}
+}
+
+func TestRulesReadTheRequest(t *testing.T) {
+	engine := insight.New(insight.Options{})
+	set, err := Compile(Source{Name: "p.yaml", Data: []byte(`version: 1
+routes:
+  - {name: r, policy: p}
+policies:
+  - name: p
+    rules:
+      - when: request.headers["x-tenant"] == "blocked" && insight.country.iso2 == "GB"
+        action: reject
+        status: 451
+`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	num := []Number{{Field: "phone", Insight: engine.Lookup(gbMobile, "")}}
+	d, err := set.Routes[0].Decide(&Request{Headers: map[string]string{"x-tenant": "blocked"}}, num)
+	if err != nil || d.Action != Reject || d.Status != 451 || d.Rule != "rule 1" {
+		t.Errorf("got %+v, %v; want reject 451 by rule 1", d, err)
+	}
+	d, err = set.Routes[0].Decide(&Request{Headers: map[string]string{"x-tenant": "ok"}}, num)
+	if err != nil || d.Action != Allow || d.Reason != ReasonNoRule {
+		t.Errorf("got %+v, %v; want allow with no rule", d, err)
+	}
+}
+
+func TestRuleErrorIsNotADecision(t *testing.T) {
+	engine := insight.New(insight.Options{})
+	set, err := Compile(Source{Name: "p.yaml", Data: []byte(`version: 1
+routes:
+  - {name: r, policy: p}
+policies:
+  - name: p
+    rules:
+      - when: request.headers["x-missing"] == "x"
+        action: reject
+`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = set.Routes[0].Decide(&Request{Headers: map[string]string{}}, []Number{{Insight: engine.Lookup(gbMobile, "")}})
+	if err == nil {
+		t.Fatal("a rule reading a missing header decided instead of failing")
+	}
+}
