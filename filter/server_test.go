@@ -6,6 +6,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -80,15 +81,11 @@ func serveOn(t *testing.T, srv *Server) *running {
 		health: healthpb.NewHealthClient(conn),
 		http:   "http://" + httpLis.Addr().String(),
 	}
-	stopped := false
-	r.stop = func() error {
-		if stopped {
-			return nil
-		}
-		stopped = true
+	// stop cancels Serve once and returns what it returned, to every caller.
+	r.stop = sync.OnceValue(func() error {
 		cancel()
 		return <-done
-	}
+	})
 	t.Cleanup(func() {
 		conn.Close()
 		if err := r.stop(); err != nil {

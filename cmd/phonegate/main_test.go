@@ -1,0 +1,249 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+)
+
+// binary is phonegate built once for the tests that run it as a process.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "phonegate-test")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "phonegate")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		os.Stderr.Write(out)
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// serving is a `phonegate serve` process on loopback ports the kernel chose.
+type serving struct {
+	cmd       *exec.Cmd
+	grpcAddr  string
+	httpAddr  string
+	logs      *bytes.Buffer // every log line, once the process has exited
+	exited    chan error
+	logsReady chan struct{}
+}
+
+func startServe(t *testing.T, args ...string) *serving {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"serve", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"}, args...)...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &serving{cmd: cmd, logs: &bytes.Buffer{}, exited: make(chan error, 1), logsReady: make(chan struct{})}
+	addrs := make(chan [2]string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Bytes()
+			s.logs.Write(append(line, '\n'))
+			var rec struct {
+				Msg      string `json:"msg"`
+				GRPCAddr string `json:"grpc_addr"`
+				HTTPAddr string `json:"http_addr"`
+			}
+			if json.Unmarshal(line, &rec) == nil && rec.Msg == "serving" {
+				addrs <- [2]string{rec.GRPCAddr, rec.HTTPAddr}
+			}
+		}
+		close(s.logsReady)
+		s.exited <- cmd.Wait()
+	}()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	select {
+	case a := <-addrs:
+		s.grpcAddr, s.httpAddr = a[0], a[1]
+	case <-s.logsReady:
+		t.Fatalf("phonegate exited before serving:\n%s", s.logs)
+	}
+	return s
+}
+
+func TestServeAnswersChecksAndDrainsOnSIGTERM(t *testing.T) {
+	s := startServe(t)
+	conn, err := grpc.NewClient(s.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx := context.Background()
+
+	// Wait for SERVING as a kubelet gRPC probe would: Watch until it says so.
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	watch, err := healthpb.NewHealthClient(conn).Watch(wctx, &healthpb.HealthCheckRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		st, err := watch.Recv()
+		if err != nil {
+			t.Fatalf("health watch: %v\n%s", err, s.logs)
+		}
+		if st.GetStatus() == healthpb.HealthCheckResponse_SERVING {
+			break
+		}
+	}
+
+	resp, err := http.Get("http://" + s.httpAddr + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"policy_source":"embedded default"`) {
+		t.Errorf("/readyz %d %s", resp.StatusCode, body)
+	}
+
+	check := &authv3.CheckRequest{Attributes: &authv3.AttributeContext{Request: &authv3.AttributeContext_Request{
+		Http: &authv3.AttributeContext_HttpRequest{
+			Method: "POST", Path: "/signup", Host: "signup.example.com",
+			Headers: map[string]string{":method": "POST", ":path": "/signup", "content-type": "application/json"},
+			RawBody: []byte(`{"phone":"not a phone"}`),
+		},
+	}}}
+	cr, err := authv3.NewAuthorizationClient(conn).Check(ctx, check)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if codes.Code(cr.GetStatus().GetCode()) != codes.PermissionDenied {
+		t.Errorf("embedded default allowed an invalid number: %v", cr)
+	}
+
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	st, err := watch.Recv()
+	if err != nil || st.GetStatus() != healthpb.HealthCheckResponse_NOT_SERVING {
+		t.Errorf("health after SIGTERM: %v, %v; want NOT_SERVING", st.GetStatus(), err)
+	}
+	cancel() // a watch stream would otherwise hold the drain to its timeout
+	if err := <-s.exited; err != nil {
+		t.Fatalf("exit after SIGTERM: %v, want 0\n%s", err, s.logs)
+	}
+	logs := s.logs.String()
+	for _, want := range []string{`"msg":"policy loaded"`, `"msg":"engine warm"`, `"msg":"check"`, `"msg":"draining"`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("logs lack %s:\n%s", want, logs)
+		}
+	}
+	if strings.Contains(logs, "not a phone") {
+		t.Errorf("a raw number reached the logs:\n%s", logs)
+	}
+}
+
+func TestServeRefusesAnInvalidPolicy(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(path, []byte("version: 1\nroutes:\n  - name: a\n    policy: nope\n"), 0o644)
+	out, err := exec.Command(binary, "serve", "--policy", path, "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0").CombinedOutput()
+	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 1 {
+		t.Fatalf("exit %v, want 1\n%s", err, out)
+	}
+	if !strings.Contains(string(out), path+`:4:13: route "a" names policy "nope"`) {
+		t.Errorf("output lacks the positioned error:\n%s", out)
+	}
+}
+
+func TestLookup(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"lookup", "07400 123456", "--region", "GB"}, nil, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var in map[string]any
+	if err := json.Unmarshal(stdout.Bytes(), &in); err != nil {
+		t.Fatalf("output %q is not one JSON object: %v", stdout.String(), err)
+	}
+	if in["e164"] != "+447400123456" || in["line_type"] != "mobile" || in["confidence"] != "verified" {
+		t.Errorf("insight %v", in)
+	}
+}
+
+func TestLookupStdinKeepsOrder(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	stdin := strings.NewReader("+447400123456\n\nnot a number\n  +12015550123  \n")
+	if code := run(context.Background(), []string{"lookup"}, stdin, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	want := []string{"+447400123456", "not a number", "+12015550123"}
+	if len(lines) != len(want) {
+		t.Fatalf("%d lines, want %d:\n%s", len(lines), len(want), stdout.String())
+	}
+	for i, line := range lines {
+		var in struct{ Input string }
+		if err := json.Unmarshal([]byte(line), &in); err != nil || in.Input != want[i] {
+			t.Errorf("line %d: %q (input %q), want input %q", i+1, line, in.Input, want[i])
+		}
+	}
+}
+
+func TestLookupText(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"lookup", "--format", "text", "+44 56 1234 5678"}, nil, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	for _, want := range []string{"line type      voip", "confidence     low (0.20)"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("text output lacks %q:\n%s", want, stdout.String())
+		}
+	}
+}
+
+func TestLint(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(good, []byte("version: 1\nroutes:\n  - {name: a, policy: high-trust}\n"), 0o644)
+	os.WriteFile(bad, []byte("version: 1\npolicies:\n  - name: p\n    rules:\n      - {when: 'true', action: block}\n"), 0o644)
+
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"lint", good}, nil, &stdout, &stderr); code != 0 || stdout.Len() != 0 {
+		t.Errorf("lint of a good file: exit %d, output %q", code, stdout.String())
+	}
+	stdout.Reset()
+	code := run(context.Background(), []string{"lint", good, bad}, nil, &stdout, &stderr)
+	if code != 1 {
+		t.Errorf("lint of a bad file: exit %d, want 1", code)
+	}
+	if want := bad + `:5:32: unknown action "block": want one of allow, tag, reject`; strings.TrimSpace(stdout.String()) != want {
+		t.Errorf("lint output\n %q\nwant\n %q", stdout.String(), want)
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"serv"}, nil, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), `unknown command "serv"`) {
+		t.Errorf("exit %d, stderr %q", code, stderr.String())
+	}
+}
