@@ -115,4 +115,3 @@ func validateAnys(t *testing.T, m protoreflect.Message) {
 		return true
 	})
 }
-

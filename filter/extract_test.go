@@ -103,9 +103,9 @@ func TestPhoneLikeKey(t *testing.T) {
 // no panic, bounded output, and every value comes from the body.
 func FuzzExtract(f *testing.F) {
 	f.Add("application/json", []byte(`{"phone":"+447400123456","user":{"phone":"1"}}`)) // nested
-	f.Add("application/json", []byte(`{"a":[[[{"phone":1e400}]]]}`))                     // number out of float range
-	f.Add("application/json", []byte(`{"phone":"a"} {"phone":"b"}`))                      // two documents
-	f.Add("application/x-www-form-urlencoded", []byte("phone=%zz&phone=1"))                // bad escape
+	f.Add("application/json", []byte(`{"a":[[[{"phone":1e400}]]]}`))                    // number out of float range
+	f.Add("application/json", []byte(`{"phone":"a"} {"phone":"b"}`))                    // two documents
+	f.Add("application/x-www-form-urlencoded", []byte("phone=%zz&phone=1"))             // bad escape
 	f.Add("multipart/form-data; boundary=b", []byte("--b\r\nContent-Disposition: form-data; name=\"phone\"\r\n\r\n1\r\n--b--"))
 	f.Add("text/plain", []byte("[{\"mobile\":\"\\u0030\"}]"))
 	f.Fuzz(func(t *testing.T, contentType string, body []byte) {

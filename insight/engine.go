@@ -15,7 +15,8 @@ import (
 const MaxInputLen = 250
 
 // DefaultCacheSize is the number of insights kept when Options.CacheSize is 0.
-const DefaultCacheSize = 65536
+// An entry holds about 560 bytes of heap, so a full default cache is ~9 MiB.
+const DefaultCacheSize = 16384
 
 // Options configure an [Engine]. The zero value is the default.
 type Options struct {

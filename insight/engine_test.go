@@ -147,9 +147,9 @@ func FuzzLookup(f *testing.F) {
 	f.Add("+447400123456", "")
 	f.Add("07400 123456", "GB")
 	f.Add("tel:+1-201-555-0123;ext=4", "US")
-	f.Add("+800 1234 5678", "")         // non-geographic
+	f.Add("+800 1234 5678", "")        // non-geographic
 	f.Add("0011 44 7400 123456", "AU") // another country's IDD
-	f.Add("１２０１５５５０１２３", "US")      // full-width digits
+	f.Add("１２０１５５５０１２３", "US")         // full-width digits
 	f.Add("+", "ZZ")
 	f.Fuzz(func(t *testing.T, input, region string) {
 		e := New(Options{CacheSize: -1})

@@ -1,0 +1,25 @@
+package policy
+
+import (
+	"os"
+	"regexp"
+	"testing"
+)
+
+// TestReadmePoliciesCompile keeps the README honest: every YAML block in it
+// that is a policy file compiles.
+func TestReadmePoliciesCompile(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllSubmatch(readme, -1)
+	if len(blocks) == 0 {
+		t.Fatal("README has no yaml block")
+	}
+	for i, b := range blocks {
+		if _, err := Compile(Source{Name: "README.md block", Data: b[1]}); err != nil {
+			t.Errorf("README yaml block %d: %v", i+1, err)
+		}
+	}
+}
