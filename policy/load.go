@@ -10,6 +10,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
 )
 
 //go:embed builtin/*.yaml
@@ -115,7 +117,7 @@ func compile(presets map[string]*Policy, srcs []Source) (*Set, error) {
 		routes []routeDoc
 	}
 	var all []fileRoutes
-	definedAt := map[string]string{} // policy name -> "file:line" of an operator's definition
+	policyAt := map[string]string{} // name -> "file:line" of its first definition
 	routeAt := map[string]string{}
 	h := sha256.New()
 	for _, src := range srcs {
@@ -124,27 +126,17 @@ func compile(presets map[string]*Policy, srcs []Source) (*Set, error) {
 		p := &parser{file: src.Name}
 		doc := p.parse(src.Data)
 		for _, pd := range doc.policies {
-			if pd.name == "" {
-				continue
+			if p.defineOnce(policyAt, "policy", pd.name, pd.node) {
+				set.Policies[pd.name] = p.compilePolicy(pd)
 			}
-			if at, dup := definedAt[pd.name]; dup {
-				p.errorf(pd.node, "policy %q is defined twice (first at %s)", pd.name, at)
-				continue
-			}
-			definedAt[pd.name] = fmt.Sprintf("%s:%d", src.Name, pd.node.Line)
-			set.Policies[pd.name] = p.compilePolicy(pd)
 		}
+		var routes []routeDoc
 		for _, rd := range doc.routes {
-			if rd.name == "" {
-				continue
+			if p.defineOnce(routeAt, "route", rd.name, rd.node) {
+				routes = append(routes, rd)
 			}
-			if at, dup := routeAt[rd.name]; dup {
-				p.errorf(rd.node, "route %q is defined twice (first at %s)", rd.name, at)
-				continue
-			}
-			routeAt[rd.name] = fmt.Sprintf("%s:%d", src.Name, rd.node.Line)
 		}
-		all = append(all, fileRoutes{p, doc.routes})
+		all = append(all, fileRoutes{p, routes})
 	}
 	// Routes are resolved once every file's policies are known, so a route may
 	// name a policy defined in another file.
@@ -161,6 +153,21 @@ func compile(presets map[string]*Policy, srcs []Source) (*Set, error) {
 	}
 	set.Hash = hex.EncodeToString(h.Sum(nil))[:12]
 	return set, nil
+}
+
+// defineOnce records where a named policy or route is first defined and
+// reports a second definition as an error. Nameless ones were reported by the
+// parser and are skipped.
+func (p *parser) defineOnce(seen map[string]string, kind, name string, n *yaml.Node) bool {
+	if name == "" {
+		return false
+	}
+	if at, dup := seen[name]; dup {
+		p.errorf(n, "%s %q is defined twice (first at %s)", kind, name, at)
+		return false
+	}
+	seen[name] = fmt.Sprintf("%s:%d", p.file, n.Line)
+	return true
 }
 
 func (p *parser) compilePolicy(pd policyDoc) *Policy {
