@@ -231,18 +231,18 @@ func TestCheckEndToEnd(t *testing.T) {
 	})
 
 	t.Run("national number with the route's region hint", func(t *testing.T) {
-		resp, err := r.auth.Check(ctx, envoyCheck("POST", "/us/signup", "application/x-www-form-urlencoded", "name=Ann&phone=%28201%29+555-0123", nil))
+		resp, err := r.auth.Check(ctx, envoyCheck("POST", "/us/signup", "application/x-www-form-urlencoded", "name=Ann&phone=%28650%29+253-0000", nil))
 		if err != nil {
 			t.Fatal(err)
 		}
 		set, _ := okHeaders(t, resp)
-		if set[HeaderE164] != "+12015550123" || set[HeaderCountry] != "US" || set[HeaderConfidence] != "likely" {
-			t.Errorf("headers %v, want e164 +12015550123, country US, confidence likely", set)
+		if set[HeaderE164] != "+16502530000" || set[HeaderCountry] != "US" || set[HeaderConfidence] != "likely" {
+			t.Errorf("headers %v, want e164 +16502530000, country US, confidence likely", set)
 		}
 	})
 
 	t.Run("the same national number without a hint is rejected", func(t *testing.T) {
-		resp, err := r.auth.Check(ctx, envoyCheck("POST", "/signup", "application/x-www-form-urlencoded", "phone=%28201%29+555-0123", nil))
+		resp, err := r.auth.Check(ctx, envoyCheck("POST", "/signup", "application/x-www-form-urlencoded", "phone=%28650%29+253-0000", nil))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,6 +1,10 @@
 package insight
 
-import "math"
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
 
 // Confidence is the trust label of a number, from most to least trusted.
 type Confidence string
@@ -17,6 +21,15 @@ const (
 // Confidences lists the labels from most to least trusted.
 var Confidences = []Confidence{Verified, Likely, Uncertain, Low, Invalid}
 
+// ParseConfidence reads a label, refusing anything but the five.
+func ParseConfidence(s string) (Confidence, error) {
+	c := Confidence(strings.ToLower(strings.TrimSpace(s)))
+	if !slices.Contains(Confidences, c) {
+		return "", fmt.Errorf("unknown confidence %q: want one of verified, likely, uncertain, low, invalid", s)
+	}
+	return c, nil
+}
+
 // Score is the label's numeric confidence.
 func (c Confidence) Score() float64 {
 	switch c {
@@ -30,6 +43,20 @@ func (c Confidence) Score() float64 {
 		return 0.20
 	}
 	return 0
+}
+
+// Below reports whether c is less trusted than other.
+func (c Confidence) Below(other Confidence) bool {
+	return slices.Index(Confidences, c) > slices.Index(Confidences, other)
+}
+
+// lowerTo is one pipeline step: the label becomes to if that is lower, and
+// applied says whether it did. A stage can lower a label, never raise it.
+func lowerTo(cur, to Confidence) (Confidence, bool) {
+	if to.Below(cur) {
+		return to, true
+	}
+	return cur, false
 }
 
 // lineTypeBaseline is the first stage of the pipeline: the label a line type
@@ -46,7 +73,60 @@ func lineTypeBaseline(t LineType) Confidence {
 	return Uncertain
 }
 
-// riskFromConfidence is the interim risk score: the distrust of the label, 0–100.
-func riskFromConfidence(score float64) int {
-	return int(math.Round((1 - score) * 100))
+// runPipeline runs the four stages and the fictitious check over an insight
+// whose number facts are known, recording each stage in the diagnostics.
+func (in *Insight) runPipeline(t *tables) {
+	d := &in.Diagnostics.Confidence
+	label := Invalid
+	if in.Parsed && in.Possible && in.Valid {
+		label = lineTypeBaseline(in.LineType)
+	}
+	d.LineTypeBaseline = label
+
+	// 2. Carrier profile.
+	if p, ok := t.carrierProfile(in.Carrier.Name); ok {
+		d.CarrierProfile.Matched = p.Name
+		d.CarrierProfile.Label = p.Label
+		label, d.CarrierProfile.Applied = lowerTo(label, p.Label)
+		if p.Disposable {
+			in.IsDisposable, in.IsVirtual = true, true
+			in.Diagnostics.Disposable = DisposableDiagnostics{
+				IsDisposable: true, MatchedCarrier: in.Carrier.Name,
+				Reason: fmt.Sprintf("the range's carrier %q is a provider of disposable numbers (%s)", in.Carrier.Name, p.Source),
+			}
+		}
+	}
+
+	// 3. Country cap.
+	if c, ok := t.caps[in.Country.ISO2]; ok && in.Country.ISO2 != "" {
+		d.CountryCap = CountryCapStage{Region: c.Region, Cap: c.Cap}
+		label, d.CountryCap.Applied = lowerTo(label, c.Cap)
+	}
+
+	// 4. Disposable prefix.
+	if in.E164 != "" {
+		if p, ok := longestPrefix(t.disposable, in.E164); ok {
+			d.DisposablePrefix = PrefixStage{Matched: p.Prefix, Source: p.Source}
+			label, d.DisposablePrefix.Applied = lowerTo(label, Low)
+			in.IsDisposable = true
+			in.Diagnostics.Disposable = DisposableDiagnostics{
+				IsDisposable: true, MatchedPrefix: p.Prefix, MatchedCarrier: in.Diagnostics.Disposable.MatchedCarrier,
+				Reason: "the number is in a disposable range: " + p.Source,
+			}
+		}
+	}
+
+	// Fictitious ranges, valid or not in libphonenumber's eyes.
+	if p, ok := fictitious(t, in); ok {
+		in.IsFictitious = true
+		d.Fictitious = PrefixStage{Matched: p.Prefix, Source: p.Source}
+		label, d.Fictitious.Applied = lowerTo(label, Low)
+	}
+
+	if !in.IsDisposable {
+		in.Diagnostics.Disposable.Reason = "no disposable carrier or prefix matched"
+	}
+	d.Final = label
+	in.Confidence = label
+	in.ConfidenceScore = label.Score()
 }

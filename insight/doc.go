@@ -1,31 +1,77 @@
 // Package insight turns a phone number, as a user typed it, into an [Insight]:
-// what libphonenumber can tell about it offline (formats, country, line type,
-// original carrier) and how far a signup can trust it (a [Confidence] label and
-// score, and a risk score).
+// everything the best phone-intelligence services answer that can be known
+// without a live network query, with the reasons.
 //
 // # What it is for
 //
-// An [Engine] answers [Engine.Lookup] in microseconds from in-memory metadata,
-// behind a bounded LRU cache. It never calls a network service: what needs a live
-// carrier query (reachability, porting, roaming) is reported as "unknown", never
-// guessed.
+// An [Engine] answers [Engine.Lookup] in microseconds from in-memory data,
+// behind a bounded LRU cache keyed by the trimmed input and the region hint:
 //
-// # Confidence
+//   - libphonenumber's verdicts and formats (github.com/nyaruka/phonenumbers/v2,
+//     a port of Google's library): parsed, possible, valid, E.164,
+//     international, national;
+//   - the country (ISO 3166-1 alpha-2 and alpha-3, English name, dialing
+//     prefix), the line type, the original carrier of the range (for valid
+//     numbers only), the location and time zones;
+//   - the confidence label and score, the risk score, the disposable, virtual
+//     and fictitious flags, warnings with stable codes, and diagnostics saying
+//     why.
 //
-// The label starts from the line type (the line-type baseline) and later stages
-// may only lower it:
+// It never calls a network service: reachability, porting, roaming and
+// activity need a live carrier (HLR) query, and [Network] reports them as
+// "unknown", never guessed.
 //
-//   - mobile, fixed_line: verified (0.95)
-//   - fixed_line_or_mobile, toll_free: likely (0.80)
-//   - voip, pager, voicemail: low (0.20)
-//   - any other line type: uncertain (0.55)
-//   - not parsed, not possible or not valid: invalid (0.00)
+// # Confidence pipeline
+//
+// Each stage may lower the label, never raise it; [ConfidenceDiagnostics]
+// records every stage's result.
+//
+//  1. Line-type baseline: mobile and fixed_line are verified (0.95);
+//     fixed_line_or_mobile and toll_free likely (0.80); voip, pager and
+//     voicemail low (0.20); any other line type uncertain (0.55); a number
+//     that did not parse or is not possible or valid is invalid (0.00).
+//  2. Carrier profile: the first profile whose name the range's carrier
+//     contains sets its label; profiles of disposable-number providers
+//     (Twilio, MessageBird, Esendex, ..., data/carriers.txt) force low and set
+//     is_disposable and is_virtual.
+//  3. Country cap: listed regions are capped (data/country_caps.txt: the
+//     non-geographic codes at likely).
+//  4. Disposable prefix: the longest E.164 prefix in data/disposable_prefixes.txt
+//     forces low and sets is_disposable.
+//
+// Then fictitious ranges (NANP 555-0100..0199 in every area code, the Ofcom
+// drama ranges, the ACMA fictitious numbers: data/fictitious.txt) force low and
+// set is_fictitious, even where libphonenumber calls the number valid.
+//
+// The tables are embedded, each row with its source; [Data.With] extends or
+// overrides them (entries given there win), which a policy's `data:` section
+// uses.
 //
 // # Risk score
 //
-// RiskScore is 0–100, higher is riskier. Until the full signal weights land it is
-// derived from the confidence score alone: round((1 - confidence_score) * 100), so
-// verified is 5, likely 20, uncertain 45, low 80 and invalid 100.
+// RiskScore is 0–100, higher is riskier: a base for the final label plus a
+// weight for each signal, capped at 100. An invalid number is always 100.
+//
+//	base:  verified 5, likely 15, uncertain 35, low 60
+//	+40    fictitious range
+//	+40    disposable carrier or prefix
+//	+30    premium_rate line
+//	+20    VoIP or virtual line
+//	+10    shared_cost line
+//	+5     the country cap lowered the label
+//
+// So a personal mobile scores 5, a US number (fixed_line_or_mobile) 15, a
+// premium-rate number 65, a VoIP number 80, and a disposable or fictitious
+// number 100.
+//
+// # Warnings
+//
+// Every signal that lowered trust is a [Warning] with a stable code
+// (INVALID_NUMBER, VOIP_NUMBER_DETECTED, DISPOSABLE_NUMBER_DETECTED,
+// FICTITIOUS_NUMBER, PREMIUM_RATE_NUMBER, SHARED_COST_NUMBER,
+// TOLL_FREE_NUMBER, UNVERIFIABLE_LINE_TYPE, LINE_TYPE_AMBIGUOUS,
+// NON_GEOGRAPHIC_NUMBER, COUNTRY_CONFIDENCE_CAPPED), a log type (error,
+// warning, information) and short and long descriptions.
 //
 // # What it is not
 //

@@ -7,6 +7,8 @@ import (
 
 	"github.com/nyaruka/phonenumbers/v2"
 	"github.com/nyaruka/phonenumbers/v2/carrier"
+	"github.com/nyaruka/phonenumbers/v2/geocoding"
+	"github.com/nyaruka/phonenumbers/v2/timezone"
 )
 
 // MaxInputLen is the longest input the engine parses. libphonenumber refuses
@@ -15,7 +17,8 @@ import (
 const MaxInputLen = 250
 
 // DefaultCacheSize is the number of insights kept when Options.CacheSize is 0.
-// An entry holds about 560 bytes of heap, so a full default cache is ~9 MiB.
+// An entry holds about 1 KiB of heap with its warnings and diagnostics, so a
+// full default cache is ~16 MiB.
 const DefaultCacheSize = 16384
 
 // Options configure an [Engine]. The zero value is the default.
@@ -23,11 +26,15 @@ type Options struct {
 	// CacheSize bounds the LRU cache of insights (entries). 0 means
 	// DefaultCacheSize; a negative value disables the cache.
 	CacheSize int
+	// Data are the tables the pipeline reads; nil means [DefaultData]. Use
+	// DefaultData().With(extra) to extend them.
+	Data *Data
 }
 
 // Engine scores numbers. It is safe for concurrent use.
 type Engine struct {
-	cache *cache
+	cache  *cache
+	tables *tables
 }
 
 // New returns an engine. Call [Engine.Warm] before serving so the first request
@@ -37,15 +44,26 @@ func New(opts Options) *Engine {
 	if size == 0 {
 		size = DefaultCacheSize
 	}
-	return &Engine{cache: newCache(size)}
+	data := opts.Data
+	if data == nil {
+		data = DefaultData()
+	}
+	return &Engine{cache: newCache(size), tables: compileData(data)}
 }
 
-// Warm loads libphonenumber's metadata and carrier tables by scoring one example
-// number of every supported region, so the first real lookup is as fast as the
-// rest. It bypasses the cache.
+// Warm loads libphonenumber's metadata, carrier, geocoding and time-zone data
+// by scoring an example number of every supported region and type, so the
+// first real lookup is as fast as the rest. It bypasses the cache.
 func (e *Engine) Warm() {
 	for region := range phonenumbers.GetSupportedRegions() {
-		if n := phonenumbers.GetExampleNumber(region); n != nil {
+		for _, typ := range []phonenumbers.PhoneNumberType{phonenumbers.MOBILE, phonenumbers.FIXED_LINE} {
+			if n := phonenumbers.GetExampleNumberForTypeInRegion(region, typ); n != nil {
+				e.compute(phonenumbers.Format(n, phonenumbers.E164), "")
+			}
+		}
+	}
+	for code := range phonenumbers.GetSupportedGlobalNetworkCallingCodes() {
+		if n := phonenumbers.GetExampleNumberForNonGeoEntity(code); n != nil {
 			e.compute(phonenumbers.Format(n, phonenumbers.E164), "")
 		}
 	}
@@ -78,55 +96,94 @@ func (e *Engine) compute(input, region string) *Insight {
 		Input:      input,
 		RegionHint: region,
 		LineType:   UnknownLine,
+		Carrier:    Carrier{Type: Unknown},
+		Location:   Location{TimeZones: []string{}},
 		Network:    Network{Reachable: Unknown, Ported: Unknown, Roaming: Unknown, Active: Unknown},
 	}
-	defer in.finish()
+	defer e.finish(in)
 
 	if len(input) > MaxInputLen {
-		in.Diagnostics.Format = phonenumbers.ErrNumTooLong.Error()
+		in.Diagnostics.Format.Reason = "too long to be a phone number"
 		return in
 	}
 	num, err := phonenumbers.Parse(input, region)
 	if err != nil {
-		in.Diagnostics.Format = parseErrorReason(err)
+		in.Diagnostics.Format.Reason = parseErrorReason(err)
 		return in
 	}
 	in.Parsed = true
-	in.Possible = phonenumbers.IsPossibleNumber(num)
+	possible := phonenumbers.IsPossibleNumberWithReason(num)
+	in.Diagnostics.Format.Possible = possibleNames[possible]
+	in.Possible = possible == phonenumbers.IS_POSSIBLE || possible == phonenumbers.IS_POSSIBLE_LOCAL_ONLY
 	in.Valid = phonenumbers.IsValidNumber(num)
 	in.E164 = phonenumbers.Format(num, phonenumbers.E164)
 	in.International = phonenumbers.Format(num, phonenumbers.INTERNATIONAL)
 	in.National = phonenumbers.Format(num, phonenumbers.NATIONAL)
-	in.Country.Prefix = strconv.Itoa(int(num.GetCountryCode()))
-	in.Country.ISO2 = phonenumbers.GetRegionCodeForNumber(num)
+	code := num.GetCountryCode()
+	in.Country = countryOf(phonenumbers.GetRegionCodeForNumber(num), code, strconv.Itoa(int(code)))
 	if !in.Valid {
 		if in.Possible {
-			in.Diagnostics.Format = "the number matches no numbering plan range of its country"
+			in.Diagnostics.Format.Reason = "the number matches no numbering plan range of its country"
 		} else {
-			in.Diagnostics.Format = "the number has an impossible length for its country"
+			in.Diagnostics.Format.Reason = "the number has an impossible length for its country (" + in.Diagnostics.Format.Possible + ")"
 		}
 		return in
 	}
 	in.LineType = lineTypeOf(phonenumbers.GetNumberType(num))
 	in.IsVirtual = in.LineType == VoIP
+	in.Carrier.Type = carrierTypes[in.LineType]
 	// ForValidNumber: the number is valid here, and invalid numbers get no carrier.
 	if name, err := carrier.GetNameForValidNumber(num, "en"); err == nil {
 		in.Carrier.Name = name
 	}
+	if desc, err := geocoding.GetDescriptionForNumber(num, "en"); err == nil {
+		in.Location.Description = desc
+	}
+	if zones, err := timezone.GetTimeZonesForNumber(num); err == nil {
+		for _, z := range zones {
+			if z != timezone.Unknown {
+				in.Location.TimeZones = append(in.Location.TimeZones, z)
+			}
+		}
+	}
 	return in
 }
 
-// finish runs the confidence pipeline once every signal is known.
-func (in *Insight) finish() {
-	label := Invalid
-	if in.Parsed && in.Possible && in.Valid {
-		label = lineTypeBaseline(in.LineType)
+// finish runs the confidence pipeline once the number's facts are known,
+// then derives the risk score and the warnings.
+func (e *Engine) finish(in *Insight) {
+	in.runPipeline(e.tables)
+	in.RiskScore = riskScore(in)
+	in.Warnings = warnings(in)
+	if in.Warnings == nil {
+		in.Warnings = []Warning{}
 	}
-	in.Diagnostics.Confidence.LineTypeBaseline = label
-	in.Diagnostics.Confidence.Final = label
-	in.Confidence = label
-	in.ConfidenceScore = label.Score()
-	in.RiskScore = riskFromConfidence(in.ConfidenceScore)
+}
+
+// carrierTypes is the kind of network each line type implies, in the words
+// of Vonage Number Insight's network_type.
+var carrierTypes = map[LineType]string{
+	Mobile:            "mobile",
+	FixedLine:         "landline",
+	FixedLineOrMobile: "mobile_or_landline",
+	TollFree:          "landline_tollfree",
+	PremiumRate:       "landline_premium",
+	VoIP:              "virtual",
+	Pager:             "pager",
+	SharedCost:        Unknown,
+	PersonalNumber:    Unknown,
+	UAN:               Unknown,
+	Voicemail:         Unknown,
+	UnknownLine:       Unknown,
+}
+
+var possibleNames = map[phonenumbers.ValidationResult]string{
+	phonenumbers.IS_POSSIBLE:            "is_possible",
+	phonenumbers.IS_POSSIBLE_LOCAL_ONLY: "is_possible_local_only",
+	phonenumbers.INVALID_COUNTRY_CODE:   "invalid_country_code",
+	phonenumbers.TOO_SHORT:              "too_short",
+	phonenumbers.INVALID_LENGTH:         "invalid_length",
+	phonenumbers.TOO_LONG:               "too_long",
 }
 
 // parseErrorReason turns libphonenumber's parse error into a sentence.

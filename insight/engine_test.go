@@ -24,12 +24,12 @@ func TestLookup(t *testing.T) {
 		{"07400 123456", "GB", true, "+447400123456", "GB", "44", Mobile, "Three", Verified, 5},
 		{"0044 7400 123456", "FR", true, "+447400123456", "GB", "44", Mobile, "Three", Verified, 5},
 		{"+44 20 7183 8750", "", true, "+442071838750", "GB", "44", FixedLine, "", Verified, 5},
-		{"(201) 555-0123", "us", true, "+12015550123", "US", "1", FixedLineOrMobile, "", Likely, 20},
-		{"+1 800 253 0000", "", true, "+18002530000", "US", "1", TollFree, "", Likely, 20},
-		{"+44 300 123 4567", "", true, "+443001234567", "GB", "44", UAN, "", Uncertain, 45},
+		{"(650) 253-0000", "us", true, "+16502530000", "US", "1", FixedLineOrMobile, "", Likely, 15},
+		{"+1 800 253 0000", "", true, "+18002530000", "US", "1", TollFree, "", Likely, 15},
+		{"+44 300 123 4567", "", true, "+443001234567", "GB", "44", UAN, "", Uncertain, 35},
 		{"+44 56 1234 5678", "", true, "+445612345678", "GB", "44", VoIP, "", Low, 80},
 		{"+44 7700 900", "", false, "+447700900", "", "44", UnknownLine, "", Invalid, 100},
-		{"(201) 555-0123", "", false, "", "", "", UnknownLine, "", Invalid, 100},
+		{"(650) 253-0000", "", false, "", "", "", UnknownLine, "", Invalid, 100},
 		{"not a number", "US", false, "", "", "", UnknownLine, "", Invalid, 100},
 	}
 	for _, tt := range tests {
@@ -46,7 +46,7 @@ func TestLookup(t *testing.T) {
 			if in.Network != (Network{Unknown, Unknown, Unknown, Unknown}) {
 				t.Errorf("network %+v, want every field unknown", in.Network)
 			}
-			if !in.Valid && in.Diagnostics.Format == "" {
+			if !in.Valid && in.Diagnostics.Format.Reason == "" {
 				t.Error("invalid number without a diagnostic")
 			}
 		})

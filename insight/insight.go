@@ -23,26 +23,40 @@ type Insight struct {
 	Country  Country  `json:"country"`
 	LineType LineType `json:"line_type"`
 	Carrier  Carrier  `json:"carrier"`
+	Location Location `json:"location"`
 
+	// IsDisposable: the carrier or prefix is a provider of disposable numbers.
 	IsDisposable bool `json:"is_disposable"`
-	IsVirtual    bool `json:"is_virtual"`
+	// IsVirtual: a VoIP line, or a virtual number of a disposable provider.
+	IsVirtual bool `json:"is_virtual"`
+	// IsFictitious: a range reserved for drama and examples (NANP 555-01XX,
+	// Ofcom drama numbers, ACMA fictitious numbers).
 	IsFictitious bool `json:"is_fictitious"`
 
 	Confidence      Confidence `json:"confidence"`
 	ConfidenceScore float64    `json:"confidence_score"`
-	RiskScore       int        `json:"risk_score"`
+	// RiskScore is 0–100, higher is riskier; the weights are in the package doc.
+	RiskScore int `json:"risk_score"`
 
 	// Network holds what only a live network query can answer: always unknown here.
 	Network Network `json:"network"`
 
+	// Warnings lists every signal that lowered trust; empty when none did.
+	Warnings    []Warning   `json:"warnings"`
 	Diagnostics Diagnostics `json:"diagnostics"`
+
+	asMap asMap // AsMap's cache; not part of the JSON form
 }
 
 // Country is the region a number belongs to.
 type Country struct {
-	// ISO2 is the ISO 3166-1 alpha-2 code ("GB"), or "" when unknown. Numbers of
-	// non-geographic services (+800, +882, ...) have the code "001".
+	// ISO2 is the ISO 3166-1 alpha-2 code ("GB"), "001" for non-geographic
+	// codes (+800, +882, ...), or "" when unknown (invalid numbers).
 	ISO2 string `json:"iso2"`
+	// ISO3 is the alpha-3 code ("GBR"); "" for non-geographic codes.
+	ISO3 string `json:"iso3"`
+	// Name is the English name ("United Kingdom").
+	Name string `json:"name"`
 	// Prefix is the international dialing code ("44").
 	Prefix string `json:"prefix"`
 }
@@ -51,6 +65,17 @@ type Country struct {
 // one. Numbers are ported, so this is the range holder, not the current network.
 type Carrier struct {
 	Name string `json:"name"`
+	// Type is the kind of network the line type implies: mobile, landline,
+	// mobile_or_landline, landline_tollfree, landline_premium, virtual, pager
+	// or unknown.
+	Type string `json:"type"`
+}
+
+// Location is where a geographic number is, as libphonenumber's geocoding
+// data says: a city or area, else the country.
+type Location struct {
+	Description string   `json:"description"`
+	TimeZones   []string `json:"time_zones"`
 }
 
 // Network answers are "unknown" offline: they need a live HLR/carrier query.
@@ -66,14 +91,59 @@ const Unknown = "unknown"
 
 // Diagnostics say why the engine reached its verdicts.
 type Diagnostics struct {
-	// Format is why parsing failed ("" when it did not).
-	Format string `json:"format,omitempty"`
-	// Confidence lists the result of each confidence stage.
+	Format     FormatDiagnostics     `json:"format"`
+	Disposable DisposableDiagnostics `json:"disposable"`
 	Confidence ConfidenceDiagnostics `json:"confidence"`
 }
 
-// ConfidenceDiagnostics records each stage of the confidence pipeline.
+// FormatDiagnostics explain the parse and validity verdicts.
+type FormatDiagnostics struct {
+	// Possible is libphonenumber's length check: is_possible, too_short,
+	// too_long, invalid_length, invalid_country_code or is_possible_local_only;
+	// "" when the input did not parse.
+	Possible string `json:"possible"`
+	// Reason says, for a person, why the number is not valid ("" when it is).
+	Reason string `json:"reason,omitempty"`
+}
+
+// DisposableDiagnostics explain is_disposable.
+type DisposableDiagnostics struct {
+	IsDisposable   bool   `json:"is_disposable"`
+	Reason         string `json:"reason"`
+	MatchedPrefix  string `json:"matched_prefix,omitempty"`
+	MatchedCarrier string `json:"matched_carrier,omitempty"`
+}
+
+// ConfidenceDiagnostics record each stage of the confidence pipeline. Each
+// stage can only lower the label.
 type ConfidenceDiagnostics struct {
-	LineTypeBaseline Confidence `json:"line_type_baseline"`
-	Final            Confidence `json:"final"`
+	LineTypeBaseline Confidence          `json:"line_type_baseline"`
+	CarrierProfile   CarrierProfileStage `json:"carrier_profile"`
+	CountryCap       CountryCapStage     `json:"country_cap"`
+	DisposablePrefix PrefixStage         `json:"disposable_prefix"`
+	Fictitious       PrefixStage         `json:"fictitious"`
+	Final            Confidence          `json:"final"`
+}
+
+// CarrierProfileStage is stage 2: the profile matched, its label, and
+// whether it lowered the confidence.
+type CarrierProfileStage struct {
+	Matched string     `json:"matched"`
+	Label   Confidence `json:"label"`
+	Applied bool       `json:"applied"`
+}
+
+// CountryCapStage is stage 3: the region's cap and whether it applied.
+type CountryCapStage struct {
+	Region  string     `json:"region"`
+	Cap     Confidence `json:"cap"`
+	Applied bool       `json:"applied"`
+}
+
+// PrefixStage is a prefix-table stage: the prefix matched, its source, and
+// whether it lowered the confidence.
+type PrefixStage struct {
+	Matched string `json:"matched"`
+	Source  string `json:"source,omitempty"`
+	Applied bool   `json:"applied"`
 }

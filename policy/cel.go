@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"cel.dev/cel-go/cel"
-	"github.com/phonegate/phonegate/insight"
 )
 
 // celEnv declares what a rule's `when` may read: `insight`, the number's
@@ -30,28 +29,6 @@ func compileCondition(src string) (cel.Program, error) {
 		return nil, fmt.Errorf("condition returns %s, want bool", ast.OutputType())
 	}
 	return celEnv.Program(ast)
-}
-
-// insightValue is the insight as CEL sees it: the same names as its JSON form.
-func insightValue(in *insight.Insight) map[string]any {
-	return map[string]any{
-		"input":            in.Input,
-		"parsed":           in.Parsed,
-		"possible":         in.Possible,
-		"valid":            in.Valid,
-		"e164":             in.E164,
-		"international":    in.International,
-		"national":         in.National,
-		"country":          map[string]any{"iso2": in.Country.ISO2, "prefix": in.Country.Prefix},
-		"line_type":        string(in.LineType),
-		"carrier":          map[string]any{"name": in.Carrier.Name},
-		"is_disposable":    in.IsDisposable,
-		"is_virtual":       in.IsVirtual,
-		"is_fictitious":    in.IsFictitious,
-		"confidence":       string(in.Confidence),
-		"confidence_score": in.ConfidenceScore,
-		"risk_score":       int64(in.RiskScore),
-	}
 }
 
 // requestValue is the request as CEL sees it.

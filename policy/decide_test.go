@@ -10,7 +10,7 @@ import (
 // The numbers used to exercise the presets, one per confidence label.
 const (
 	gbMobile  = "+447400123456" // mobile: verified
-	usNumber  = "+12015550123"  // fixed_line_or_mobile: likely
+	usNumber  = "+16502530000"  // fixed_line_or_mobile: likely
 	gbUAN     = "+443001234567" // uan: uncertain
 	gbVoIP    = "+445612345678" // voip: low
 	gbInvalid = "+44770090"     // too short: invalid

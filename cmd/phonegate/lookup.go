@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/phonegate/phonegate/insight"
 )
@@ -44,7 +46,10 @@ func lookup(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		}
 		return nil
 	}
-	// No arguments: one number a line from stdin, one insight a line out, in order.
+	// No arguments: clean a list. One number a line from stdin, one insight a
+	// line out, in order; blank lines are skipped.
+	progress := newProgress(stderr)
+	defer progress.done()
 	sc := bufio.NewScanner(stdin)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
@@ -54,26 +59,105 @@ func lookup(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		if err := print(engine.Lookup(line, *region)); err != nil {
 			return err
 		}
+		progress.add()
 	}
 	return sc.Err()
 }
 
+// progress shows how many numbers a long list has got through, on stderr,
+// only when stderr is a terminal (a person is watching, not a pipe or a log)
+// and only once the list is large enough to be worth it.
+type progress struct {
+	w     io.Writer // nil: no progress line
+	n     int
+	shown bool
+	last  time.Time
+	start time.Time
+}
+
+const progressAfter = 10000 // lines before a progress line appears
+
+func newProgress(stderr io.Writer) *progress {
+	p := &progress{start: time.Now()}
+	if f, ok := stderr.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			p.w = stderr
+		}
+	}
+	return p
+}
+
+func (p *progress) add() {
+	p.n++
+	if p.w == nil || p.n < progressAfter || time.Since(p.last) < 200*time.Millisecond {
+		return
+	}
+	p.last, p.shown = time.Now(), true
+	fmt.Fprintf(p.w, "\r%d numbers, %.0f/s", p.n, float64(p.n)/time.Since(p.start).Seconds())
+}
+
+func (p *progress) done() {
+	if p.shown {
+		fmt.Fprintf(p.w, "\r%d numbers in %s\n", p.n, time.Since(p.start).Round(time.Millisecond))
+	}
+}
+
+// printText writes an insight as a table for a person.
 func printText(w io.Writer, in *insight.Insight) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
 	row("input", in.Input)
-	row("valid", fmt.Sprint(in.Valid))
-	row("e164", in.E164)
-	row("international", in.International)
-	row("national", in.National)
-	row("country", strings.TrimSpace(in.Country.ISO2+" +"+in.Country.Prefix))
+	verdict := "valid"
+	if !in.Valid {
+		verdict = "not valid: " + in.Diagnostics.Format.Reason
+	}
+	row("verdict", verdict)
+	if in.Parsed {
+		row("e164", in.E164)
+		row("international", in.International)
+		row("national", in.National)
+	}
+	if in.Country.ISO2 != "" {
+		row("country", fmt.Sprintf("%s (%s, %s) +%s", in.Country.Name, in.Country.ISO2, orDash(in.Country.ISO3), in.Country.Prefix))
+	}
 	row("line type", string(in.LineType))
 	row("carrier", orDash(in.Carrier.Name))
+	row("location", orDash(strings.TrimSpace(in.Location.Description+" "+strings.Join(in.Location.TimeZones, " "))))
 	row("confidence", fmt.Sprintf("%s (%.2f)", in.Confidence, in.ConfidenceScore))
-	row("risk score", fmt.Sprint(in.RiskScore))
-	if in.Diagnostics.Format != "" {
-		row("why", in.Diagnostics.Format)
+	row("risk score", fmt.Sprintf("%d/100", in.RiskScore))
+	flags := []string{}
+	for _, f := range []struct {
+		on   bool
+		name string
+	}{{in.IsDisposable, "disposable"}, {in.IsVirtual, "virtual"}, {in.IsFictitious, "fictitious"}} {
+		if f.on {
+			flags = append(flags, f.name)
+		}
 	}
+	row("flags", orDash(strings.Join(flags, ", ")))
+	row("network", "reachable, ported, roaming, active: unknown offline")
+	for i, warn := range in.Warnings {
+		label := ""
+		if i == 0 {
+			label = "warnings"
+		}
+		row(label, fmt.Sprintf("%s (%s): %s", warn.Risk, warn.LogType, warn.LongDescription))
+	}
+	d := in.Diagnostics.Confidence
+	why := []string{"line type: " + string(d.LineTypeBaseline)}
+	if d.CarrierProfile.Applied {
+		why = append(why, "carrier "+d.CarrierProfile.Matched+": "+string(d.CarrierProfile.Label))
+	}
+	if d.CountryCap.Applied {
+		why = append(why, "country cap "+d.CountryCap.Region+": "+string(d.CountryCap.Cap))
+	}
+	if d.DisposablePrefix.Applied {
+		why = append(why, "disposable prefix "+d.DisposablePrefix.Matched+": low")
+	}
+	if d.Fictitious.Applied {
+		why = append(why, "fictitious range "+d.Fictitious.Matched+": low")
+	}
+	row("why", strings.Join(why, "; "))
 	fmt.Fprintln(tw)
 	return tw.Flush()
 }

@@ -191,12 +191,12 @@ func TestLookup(t *testing.T) {
 
 func TestLookupStdinKeepsOrder(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	stdin := strings.NewReader("+447400123456\n\nnot a number\n  +12015550123  \n")
+	stdin := strings.NewReader("+447400123456\n\nnot a number\n  +16502530000  \n")
 	if code := run(context.Background(), []string{"lookup"}, stdin, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-	want := []string{"+447400123456", "not a number", "+12015550123"}
+	want := []string{"+447400123456", "not a number", "+16502530000"}
 	if len(lines) != len(want) {
 		t.Fatalf("%d lines, want %d:\n%s", len(lines), len(want), stdout.String())
 	}

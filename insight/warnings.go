@@ -1,0 +1,102 @@
+package insight
+
+import "strconv"
+
+// Warning is one signal that lowered trust, in the shape verification
+// reports use: a stable risk code, how grave it is, and descriptions for
+// people.
+type Warning struct {
+	// Risk is the stable code, such as VOIP_NUMBER_DETECTED.
+	Risk string `json:"risk"`
+	// LogType is error (the number cannot be used), warning (a risk signal)
+	// or information.
+	LogType          string            `json:"log_type"`
+	ShortDescription string            `json:"short_description"`
+	LongDescription  string            `json:"long_description"`
+	AdditionalData   map[string]string `json:"additional_data,omitempty"`
+}
+
+// The warning codes. They are part of the contract: policies and logs match
+// on them.
+const (
+	WarnInvalidNumber       = "INVALID_NUMBER"
+	WarnVoIP                = "VOIP_NUMBER_DETECTED"
+	WarnDisposable          = "DISPOSABLE_NUMBER_DETECTED"
+	WarnFictitious          = "FICTITIOUS_NUMBER"
+	WarnPremiumRate         = "PREMIUM_RATE_NUMBER"
+	WarnSharedCost          = "SHARED_COST_NUMBER"
+	WarnTollFree            = "TOLL_FREE_NUMBER"
+	WarnUnverifiableLine    = "UNVERIFIABLE_LINE_TYPE"
+	WarnCountryCapped       = "COUNTRY_CONFIDENCE_CAPPED"
+	WarnLineTypeAmbiguous   = "LINE_TYPE_AMBIGUOUS"
+	WarnNonGeographicNumber = "NON_GEOGRAPHIC_NUMBER"
+)
+
+// WarningCodes lists every code the engine emits.
+var WarningCodes = []string{
+	WarnInvalidNumber, WarnVoIP, WarnDisposable, WarnFictitious, WarnPremiumRate,
+	WarnSharedCost, WarnTollFree, WarnUnverifiableLine, WarnCountryCapped,
+	WarnLineTypeAmbiguous, WarnNonGeographicNumber,
+}
+
+// warnings lists every signal of a finished insight that lowered trust.
+func warnings(in *Insight) []Warning {
+	var w []Warning
+	add := func(code, logType, short, long string, data map[string]string) {
+		w = append(w, Warning{Risk: code, LogType: logType, ShortDescription: short, LongDescription: long, AdditionalData: data})
+	}
+	if !in.Valid {
+		add(WarnInvalidNumber, "error", "Invalid phone number",
+			"The number cannot be dialled: "+in.Diagnostics.Format.Reason+".",
+			map[string]string{"possible": in.Diagnostics.Format.Possible})
+	}
+	if in.IsFictitious {
+		add(WarnFictitious, "warning", "Fictitious number",
+			"The number is in a range reserved for drama, film and examples and is never assigned to a subscriber ("+in.Diagnostics.Confidence.Fictitious.Source+").",
+			map[string]string{"matched_prefix": in.Diagnostics.Confidence.Fictitious.Matched})
+	}
+	if in.IsDisposable {
+		data := map[string]string{}
+		if p := in.Diagnostics.Disposable.MatchedPrefix; p != "" {
+			data["matched_prefix"] = p
+		}
+		if c := in.Diagnostics.Disposable.MatchedCarrier; c != "" {
+			data["carrier"] = c
+		}
+		add(WarnDisposable, "warning", "Disposable number",
+			"The number belongs to a provider of temporary or rented numbers: "+in.Diagnostics.Disposable.Reason+".", data)
+	}
+	if in.LineType == VoIP || in.IsVirtual {
+		add(WarnVoIP, "warning", "VoIP number",
+			"The number is a VoIP or virtual line, which anyone can rent online without proving who they are.",
+			map[string]string{"line_type": string(in.LineType), "carrier": in.Carrier.Name})
+	}
+	switch in.LineType {
+	case PremiumRate:
+		add(WarnPremiumRate, "warning", "Premium-rate number",
+			"Calls and texts to the number are charged at a premium; such numbers are used to draw money out of SMS verification (SMS pumping).", nil)
+	case SharedCost:
+		add(WarnSharedCost, "information", "Shared-cost number",
+			"The number is a shared-cost service line, not a personal phone.", nil)
+	case TollFree:
+		add(WarnTollFree, "information", "Toll-free number",
+			"The number is a toll-free service line, which usually cannot receive text messages.", nil)
+	case FixedLineOrMobile:
+		add(WarnLineTypeAmbiguous, "information", "Fixed line or mobile",
+			"The numbering plan does not tell fixed lines from mobiles in this range; a live query would.", nil)
+	case Pager, Voicemail, UAN, PersonalNumber:
+		add(WarnUnverifiableLine, "warning", "Line type that cannot be verified",
+			"A "+string(in.LineType)+" number forwards to another line or cannot receive a verification text.",
+			map[string]string{"line_type": string(in.LineType)})
+	}
+	if in.Valid && in.Country.ISO2 == nonGeographicRegion {
+		add(WarnNonGeographicNumber, "information", "Non-geographic number",
+			"The number uses a global country code (+"+in.Country.Prefix+") with no subscriber country.", nil)
+	}
+	if cc := in.Diagnostics.Confidence.CountryCap; cc.Applied {
+		add(WarnCountryCapped, "information", "Confidence capped for the region",
+			"Numbers of "+cc.Region+" are never trusted above "+string(cc.Cap)+".",
+			map[string]string{"region": cc.Region, "cap": string(cc.Cap), "risk_weight": strconv.Itoa(weightCountryCap)})
+	}
+	return w
+}
