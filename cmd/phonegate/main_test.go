@@ -247,3 +247,29 @@ func TestUnknownCommand(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, stderr.String())
 	}
 }
+
+func TestProgressOnlyForATerminal(t *testing.T) {
+	var buf bytes.Buffer
+	p := newProgress(&buf) // not a terminal
+	for range progressAfter + 10 {
+		p.add()
+	}
+	p.done()
+	if buf.Len() != 0 {
+		t.Errorf("progress written to a non-terminal: %q", buf.String())
+	}
+
+	p = newProgress(nil)
+	p.w = &buf // as if stderr were a terminal
+	for range progressAfter - 1 {
+		p.add()
+	}
+	if buf.Len() != 0 {
+		t.Errorf("progress shown for a small list: %q", buf.String())
+	}
+	p.add()
+	p.done()
+	if out := buf.String(); !strings.Contains(out, "\r10000 numbers, ") || !strings.HasSuffix(out, "\n") || !strings.Contains(out, "10000 numbers in ") {
+		t.Errorf("progress output %q", out)
+	}
+}
