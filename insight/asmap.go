@@ -3,7 +3,9 @@ package insight
 import "sync/atomic"
 
 // asMap caches the insight's map form; see [Insight.AsMap].
-type asMap struct{ p atomic.Pointer[map[string]any] }
+type asMap struct {
+	p atomic.Pointer[map[string]any]
+}
 
 // AsMap returns the insight as its JSON object in Go values (strings, bools,
 // int64, float64, []any and map[string]any), with the JSON field names. It is
