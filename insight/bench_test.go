@@ -1,6 +1,8 @@
 package insight
 
 import (
+	"fmt"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -49,4 +51,25 @@ func BenchmarkLookupHit(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		e.Lookup(nums[i%len(nums)], "")
 	}
+}
+
+// BenchmarkCacheEntryHeap reports the Go heap one cached insight holds
+// (heap-B/entry), which sizes --cache-size against a memory budget.
+func BenchmarkCacheEntryHeap(b *testing.B) {
+	const entries = 4096
+	var perEntry float64
+	for i := 0; b.Loop(); i++ {
+		e := New(Options{CacheSize: entries})
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		for n := range entries {
+			e.Lookup(fmt.Sprintf("+4474%08d", n), "")
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perEntry = float64(after.HeapAlloc-before.HeapAlloc) / entries
+		runtime.KeepAlive(e)
+	}
+	b.ReportMetric(perEntry, "heap-B/entry")
 }
