@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/nyaruka/phonenumbers/v2"
 	"github.com/nyaruka/phonenumbers/v2/carrier"
@@ -35,6 +36,9 @@ type Options struct {
 type Engine struct {
 	cache  *cache
 	tables *tables
+	// countryZones holds the time zones of non-geographic numbers, by
+	// dialing code (int32 -> []string, shared and read-only).
+	countryZones sync.Map
 }
 
 // New returns an engine. Call [Engine.Warm] before serving so the first request
@@ -129,24 +133,62 @@ func (e *Engine) compute(input, region string) *Insight {
 		}
 		return in
 	}
-	in.LineType = lineTypeOf(phonenumbers.GetNumberType(num))
+	typ := phonenumbers.GetNumberType(num)
+	in.LineType = lineTypeOf(typ)
 	in.IsVirtual = in.LineType == VoIP
 	in.Carrier.Type = carrierTypes[in.LineType]
 	// ForValidNumber: the number is valid here, and invalid numbers get no carrier.
 	if name, err := carrier.GetNameForValidNumber(num, "en"); err == nil {
 		in.Carrier.Name = name
 	}
-	if desc, err := geocoding.GetDescriptionForNumber(num, "en"); err == nil {
+	e.locate(in, num, typ)
+	return in
+}
+
+// locate fills the location of a valid number. It does what libphonenumber's
+// GetDescriptionForNumber and GetTimeZonesForNumber do, without computing the
+// number type a third and fourth time: a geographic number is looked up by its
+// digits; any other has the location of its country, which depends on the
+// dialing code alone and is kept per code.
+func (e *Engine) locate(in *Insight, num *phonenumbers.PhoneNumber, typ phonenumbers.PhoneNumberType) {
+	if typ != phonenumbers.UNKNOWN && phonenumbers.IsNumberGeographicalForType(typ, int(num.GetCountryCode())) {
+		if desc, err := geocoding.GetDescriptionForValidNumber(num, "en"); err == nil {
+			in.Location.Description = desc
+		}
+		if zones, err := timezone.GetTimeZonesForGeographicalNumber(num); err == nil {
+			in.Location.TimeZones = knownZones(zones)
+		}
+		return
+	}
+	code := num.GetCountryCode()
+	if len(phonenumbers.GetRegionCodesForCountryCode(int(code))) == 1 {
+		if in.Country.ISO2 != nonGeographicRegion { // a global service is nowhere
+			in.Location.Description = in.Country.Name
+		}
+	} else if desc, err := geocoding.GetDescriptionForNumber(num, "en"); err == nil {
+		// A code shared by several regions (+1, +7, +47, ...): libphonenumber
+		// names the country only when the number is valid in just one of them.
 		in.Location.Description = desc
 	}
+	if zones, ok := e.countryZones.Load(code); ok {
+		in.Location.TimeZones = zones.([]string)
+		return
+	}
 	if zones, err := timezone.GetTimeZonesForNumber(num); err == nil {
-		for _, z := range zones {
-			if z != timezone.Unknown {
-				in.Location.TimeZones = append(in.Location.TimeZones, z)
-			}
+		in.Location.TimeZones = knownZones(zones)
+		e.countryZones.Store(code, in.Location.TimeZones)
+	}
+}
+
+// knownZones drops ICU's Etc/Unknown.
+func knownZones(zones []string) []string {
+	out := make([]string, 0, len(zones))
+	for _, z := range zones {
+		if z != timezone.Unknown {
+			out = append(out, z)
 		}
 	}
-	return in
+	return out
 }
 
 // finish runs the confidence pipeline once the number's facts are known,
