@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/phonegate/phonegate/insight"
 	"github.com/phonegate/phonegate/policy"
 	"google.golang.org/grpc/codes"
 )
@@ -30,7 +29,7 @@ func BenchmarkCheck(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := New(Options{Engine: insight.New(insight.Options{})})
+	srv := New(Options{})
 	srv.SetPolicy(set)
 	srv.MarkWarm()
 	req := envoyCheck("POST", "/signup", "application/json", signupBody(), nil)

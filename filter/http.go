@@ -5,14 +5,16 @@ import (
 	"net/http"
 )
 
-// HTTPHandler serves the HTTP port: /healthz (the process is alive) and
-// /readyz (a policy is loaded, the engine warm, and not draining).
+// HTTPHandler serves the HTTP port: /healthz (the process is alive), /readyz
+// (a policy is loaded, the engine warm, and not draining; with the policy's
+// hash) and /metrics (Prometheus).
 func (s *Server) HTTPHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", s.serveReadyz)
+	mux.Handle("GET /metrics", s.metrics.handler())
 	return mux
 }
 
@@ -24,7 +26,7 @@ type readiness struct {
 
 func (s *Server) serveReadyz(w http.ResponseWriter, r *http.Request) {
 	rd := readiness{Status: "ready"}
-	if set := s.policy.Load(); set != nil {
+	if set := s.Policy(); set != nil {
 		rd.PolicyHash, rd.PolicySource = set.Hash, set.Source
 	}
 	code := http.StatusOK

@@ -29,6 +29,7 @@ const (
 	HeaderRiskScore  = "x-phone-risk-score"
 	HeaderDisposable = "x-phone-disposable"
 	HeaderPolicy     = "x-phone-policy"
+	HeaderDryRun     = "x-phone-dry-run" // on dry-run routes: the decision not enforced
 )
 
 // denialBody is the JSON a rejected client reads.
@@ -42,11 +43,11 @@ type denialBody struct {
 // okResponse lets the request through. With a decision (a matched route) it
 // sets the x-phone-* headers; in every case it removes client-sent x-phone-*
 // headers that it does not overwrite itself.
-func okResponse(req *policy.Request, d *policy.Decision, hashKey []byte) *authv3.CheckResponse {
+func okResponse(req *policy.Request, d *policy.Decision, dryRun bool, hashKey []byte) *authv3.CheckResponse {
 	var set []*corev3.HeaderValueOption
 	ours := map[string]bool{}
 	if d != nil {
-		for _, h := range upstreamHeaders(d) {
+		for _, h := range upstreamHeaders(d, dryRun) {
 			ours[h[0]] = true
 			set = append(set, &corev3.HeaderValueOption{
 				Header:       &corev3.HeaderValue{Key: h[0], Value: h[1]},
@@ -60,7 +61,7 @@ func okResponse(req *policy.Request, d *policy.Decision, hashKey []byte) *authv3
 		HttpResponse: &authv3.CheckResponse_OkResponse{OkResponse: ok},
 	}
 	if d != nil {
-		resp.DynamicMetadata = metadata(d, hashKey)
+		resp.DynamicMetadata = metadata(d, dryRun, hashKey)
 	}
 	return resp
 }
@@ -82,16 +83,21 @@ func deniedResponse(d *policy.Decision, hashKey []byte) *authv3.CheckResponse {
 			}},
 			Body: string(b),
 		}},
-		DynamicMetadata: metadata(d, hashKey),
+		DynamicMetadata: metadata(d, false, hashKey),
 	}
 }
 
 // upstreamHeaders lists the x-phone-* headers for a decision, describing the
-// number that decided. Headers about a number are left out when none did.
-func upstreamHeaders(d *policy.Decision) [][2]string {
+// number that decided. Headers about a number are left out when none did. On
+// a dry-run route x-phone-decision says what was done (a reject is let
+// through as allow) and x-phone-dry-run what would have been.
+func upstreamHeaders(d *policy.Decision, dryRun bool) [][2]string {
 	h := [][2]string{
-		{HeaderDecision, string(d.Action)},
+		{HeaderDecision, string(enforced(d.Action, dryRun))},
 		{HeaderPolicy, d.Policy},
+	}
+	if dryRun {
+		h = append(h, [2]string{HeaderDryRun, string(d.Action)})
 	}
 	if len(d.Tags) > 0 {
 		h = append(h, [2]string{HeaderTags, strings.Join(d.Tags, ",")})
@@ -131,8 +137,10 @@ func spoofedHeaders(headers map[string]string, ours map[string]bool) []string {
 
 // metadata is the dynamic metadata Envoy's access log reads under the
 // envoy.filters.http.ext_authz namespace. It never holds a raw number.
-func metadata(d *policy.Decision, hashKey []byte) *structpb.Struct {
+func metadata(d *policy.Decision, dryRun bool, hashKey []byte) *structpb.Struct {
 	f := map[string]*structpb.Value{
+		"enforced":      structpb.NewStringValue(string(enforced(d.Action, dryRun))),
+		"dry_run":       structpb.NewBoolValue(dryRun),
 		"decision":      structpb.NewStringValue(string(d.Action)),
 		"reason":        structpb.NewStringValue(string(d.Reason)),
 		"route":         structpb.NewStringValue(d.Route),

@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"reflect"
 	"runtime/debug"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -27,10 +29,11 @@ import (
 // health service answers for.
 const AuthorizationService = "envoy.service.auth.v3.Authorization"
 
-// Options configure a [Server]. The zero value is usable but for Engine.
+// Options configure a [Server]. The zero value is the default.
 type Options struct {
-	// Engine scores numbers. Required.
-	Engine *insight.Engine
+	// CacheSize bounds each engine's LRU cache of insights; 0 is
+	// insight.DefaultCacheSize, negative disables it.
+	CacheSize int
 	// XFFTrustedHops is how many proxies in front of Envoy append to
 	// x-forwarded-for and are trusted to name the client.
 	XFFTrustedHops int
@@ -49,12 +52,20 @@ type Options struct {
 type Server struct {
 	authv3.UnimplementedAuthorizationServer
 
-	opts   Options
+	opts    Options
+	log     *slog.Logger
+	current atomic.Pointer[snapshot]
+	warm    atomic.Bool
+	health  *health.Server
+	metrics *Metrics
+}
+
+// snapshot is what one check reads: a policy set and the engine built with
+// its data. It is swapped whole, so a check never sees a policy with another
+// policy's tables, and a reload never waits for checks or makes them wait.
+type snapshot struct {
+	set    *policy.Set
 	engine *insight.Engine
-	log    *slog.Logger
-	policy atomic.Pointer[policy.Set]
-	warm   atomic.Bool
-	health *health.Server
 }
 
 var _ authv3.AuthorizationServer = (*Server)(nil)
@@ -72,20 +83,67 @@ func New(opts Options) *Server {
 	if opts.DrainTimeout == 0 {
 		opts.DrainTimeout = 10 * time.Second
 	}
-	s := &Server{opts: opts, engine: opts.Engine, log: opts.Logger, health: health.NewServer()}
+	s := &Server{opts: opts, log: opts.Logger, health: health.NewServer(), metrics: newMetrics()}
 	s.updateHealth()
 	return s
 }
 
 // SetPolicy swaps in a compiled policy set. Checks in flight finish with the
-// set they started with.
+// set they started with. The engine, and its cache, is kept when the set's
+// data tables are those of the set it replaces; otherwise a new engine is
+// built with them, since cached insights were scored with the old tables.
 func (s *Server) SetPolicy(set *policy.Set) {
-	s.policy.Store(set)
+	next := &snapshot{set: set}
+	if cur := s.current.Load(); cur != nil && reflect.DeepEqual(cur.set.Data, set.Data) {
+		next.engine = cur.engine
+	} else {
+		next.engine = insight.New(insight.Options{CacheSize: s.opts.CacheSize, Data: insight.DefaultData().With(set.Data)})
+	}
+	s.current.Store(next)
+	s.metrics.setPolicy(set)
 	s.updateHealth()
 }
 
+// ApplyReload takes the result of a policy reload: a new set is swapped in; an
+// error keeps the last good set, is logged with every problem, and counted.
+func (s *Server) ApplyReload(set *policy.Set, err error) {
+	if err != nil {
+		problems := []string{err.Error()}
+		if list := policy.Errors(err); list != nil {
+			problems = problems[:0]
+			for _, e := range list {
+				problems = append(problems, e.Error())
+			}
+		}
+		kept := ""
+		if cur := s.current.Load(); cur != nil {
+			kept = cur.set.Hash
+		}
+		s.log.Error("policy reload failed; keeping the last good policy", "problems", problems, "kept_hash", kept)
+		s.metrics.reloads.WithLabelValues("failure").Inc()
+		return
+	}
+	s.SetPolicy(set)
+	s.metrics.reloads.WithLabelValues("success").Inc()
+	s.log.Info("policy reloaded", "source", set.Source, "hash", set.Hash, "routes", len(set.Routes))
+}
+
 // Policy returns the policy set being served, or nil before one is loaded.
-func (s *Server) Policy() *policy.Set { return s.policy.Load() }
+func (s *Server) Policy() *policy.Set {
+	if cur := s.current.Load(); cur != nil {
+		return cur.set
+	}
+	return nil
+}
+
+// Warm loads the engine's data (see [insight.Engine.Warm]) and marks the
+// server warm. Call it after the first SetPolicy.
+func (s *Server) Warm() {
+	if cur := s.current.Load(); cur != nil {
+		cur.engine.Warm()
+	}
+	s.MarkWarm()
+}
 
 // MarkWarm says the engine has loaded its data.
 func (s *Server) MarkWarm() {
@@ -102,7 +160,7 @@ func (s *Server) Ready() bool {
 
 func (s *Server) updateHealth() {
 	st := healthpb.HealthCheckResponse_NOT_SERVING
-	if s.policy.Load() != nil && s.warm.Load() {
+	if s.current.Load() != nil && s.warm.Load() {
 		st = healthpb.HealthCheckResponse_SERVING
 	}
 	s.health.SetServingStatus("", st)
@@ -123,21 +181,21 @@ func (s *Server) Check(ctx context.Context, cr *authv3.CheckRequest) (resp *auth
 	if err := ctx.Err(); err != nil {
 		return nil, status.FromContextError(err).Err()
 	}
-	set := s.policy.Load()
-	if set == nil {
+	cur := s.current.Load()
+	if cur == nil {
 		return nil, status.Error(codes.Unavailable, "phonegate: no policy loaded yet")
 	}
 	req := requestView(cr, s.opts.XFFTrustedHops)
-	route, err := set.Route(req)
+	route, err := cur.set.Route(req)
 	if err != nil {
 		s.log.ErrorContext(ctx, "route", "error", err)
 		return nil, status.Error(codes.FailedPrecondition, "phonegate: "+err.Error())
 	}
 	if route == nil {
 		// Not ours to judge: pass it on, but never with client-sent x-phone-* headers.
-		return okResponse(req, nil, s.opts.HashKey), nil
+		return okResponse(req, nil, false, s.opts.HashKey), nil
 	}
-	d, err := s.decide(req, route)
+	d, err := s.decide(req, route, cur.engine)
 	if err != nil {
 		s.log.ErrorContext(ctx, "decide", "route", route.Name, "error", err)
 		return nil, status.Error(codes.Internal, "phonegate: "+err.Error())
@@ -145,16 +203,16 @@ func (s *Server) Check(ctx context.Context, cr *authv3.CheckRequest) (resp *auth
 	if err := ctx.Err(); err != nil {
 		return nil, status.FromContextError(err).Err()
 	}
-	s.logDecision(context.WithoutCancel(ctx), &d, time.Since(start))
-	if d.Action == policy.Reject {
+	s.logDecision(context.WithoutCancel(ctx), &d, route.DryRun, time.Since(start))
+	if d.Action == policy.Reject && !route.DryRun {
 		return deniedResponse(&d, s.opts.HashKey), nil
 	}
-	return okResponse(req, &d, s.opts.HashKey), nil
+	return okResponse(req, &d, route.DryRun, s.opts.HashKey), nil
 }
 
 // decide extracts the numbers the route names, scores them and applies the
 // route's policy.
-func (s *Server) decide(req *policy.Request, route *policy.Route) (policy.Decision, error) {
+func (s *Server) decide(req *policy.Request, route *policy.Route, engine *insight.Engine) (policy.Decision, error) {
 	if req.PartialBody {
 		return route.Fallback(policy.ReasonPartialBody), nil
 	}
@@ -164,14 +222,35 @@ func (s *Server) decide(req *policy.Request, route *policy.Route) (policy.Decisi
 		s.log.Info("unparsable body", "route", route.Name, "content_type", req.ContentType, "error", err)
 		return d, nil
 	}
+	region := regionHint(req, route.Region)
 	numbers := make([]policy.Number, len(values))
 	for i, v := range values {
-		numbers[i] = policy.Number{Field: v.field, Insight: s.engine.Lookup(v.value, route.Region)}
+		numbers[i] = policy.Number{Field: v.field, Insight: engine.Lookup(v.value, region)}
 	}
 	return route.Decide(req, numbers)
 }
 
-func (s *Server) logDecision(ctx context.Context, d *policy.Decision, took time.Duration) {
+// regionHint resolves a route's region hint for one request: the header or
+// body field it names when that holds a two-letter code, else the fixed one.
+func regionHint(req *policy.Request, h policy.RegionHint) string {
+	var v string
+	switch {
+	case h.Header != "":
+		v = req.Headers[h.Header]
+	case h.Field != "":
+		if found, err := extract(req.ContentType, req.Body, []string{h.Field}); err == nil && len(found) > 0 {
+			v = found[0].value
+		}
+	}
+	if v = strings.ToUpper(strings.TrimSpace(v)); len(v) == 2 && isLetter(v[0]) && isLetter(v[1]) {
+		return v
+	}
+	return h.Fixed
+}
+
+func isLetter(b byte) bool { return 'A' <= b && b <= 'Z' }
+
+func (s *Server) logDecision(ctx context.Context, d *policy.Decision, dryRun bool, took time.Duration) {
 	attrs := []slog.Attr{
 		slog.String("route", d.Route),
 		slog.String("policy", d.Policy),
@@ -182,6 +261,9 @@ func (s *Server) logDecision(ctx context.Context, d *policy.Decision, took time.
 	}
 	if d.Rule != "" {
 		attrs = append(attrs, slog.String("rule", d.Rule))
+	}
+	if dryRun {
+		attrs = append(attrs, slog.Bool("dry_run", true), slog.String("enforced", string(enforced(d.Action, dryRun))))
 	}
 	if n := d.Number; n != nil {
 		attrs = append(attrs,
@@ -239,4 +321,13 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 		serveErr = err
 	}
 	return serveErr
+}
+
+// enforced is what a route does with a decision: a dry-run route lets a
+// reject through.
+func enforced(a policy.Action, dryRun bool) policy.Action {
+	if dryRun && a == policy.Reject {
+		return policy.Allow
+	}
+	return a
 }

@@ -12,7 +12,6 @@ import (
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
-	"github.com/phonegate/phonegate/insight"
 	"github.com/phonegate/phonegate/policy"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -50,7 +49,7 @@ type running struct {
 // start serves set on 127.0.0.1 ports chosen by the kernel, warm and ready.
 func start(t *testing.T, set *policy.Set) *running {
 	t.Helper()
-	srv := New(Options{Engine: insight.New(insight.Options{})})
+	srv := New(Options{})
 	if set != nil {
 		srv.SetPolicy(set)
 	}
@@ -371,7 +370,7 @@ func TestCheckUnknownRouteIsAFault(t *testing.T) {
 }
 
 func TestHealthFollowsPolicyWarmthAndDrain(t *testing.T) {
-	srv := New(Options{Engine: insight.New(insight.Options{})})
+	srv := New(Options{})
 	r := serveOn(t, srv)
 	ctx := context.Background()
 	check := func(want healthpb.HealthCheckResponse_ServingStatus, service string) {

@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 
+	"github.com/phonegate/phonegate/insight"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -117,6 +117,7 @@ func compile(presets map[string]*Policy, srcs []Source) (*Set, error) {
 		routes []routeDoc
 	}
 	var all []fileRoutes
+	var data insight.Data           // every file's data section, in order
 	policyAt := map[string]string{} // name -> "file:line" of its first definition
 	routeAt := map[string]string{}
 	h := sha256.New()
@@ -137,6 +138,10 @@ func compile(presets map[string]*Policy, srcs []Source) (*Set, error) {
 			}
 		}
 		all = append(all, fileRoutes{p, routes})
+		data.Carriers = append(data.Carriers, doc.data.Carriers...)
+		data.DisposablePrefixes = append(data.DisposablePrefixes, doc.data.DisposablePrefixes...)
+		data.CountryCaps = append(data.CountryCaps, doc.data.CountryCaps...)
+		data.Fictitious = append(data.Fictitious, doc.data.Fictitious...)
 	}
 	// Routes are resolved once every file's policies are known, so a route may
 	// name a policy defined in another file.
@@ -152,6 +157,9 @@ func compile(presets map[string]*Policy, srcs []Source) (*Set, error) {
 		return nil, errs
 	}
 	set.Hash = hex.EncodeToString(h.Sum(nil))[:12]
+	if len(data.Carriers)+len(data.DisposablePrefixes)+len(data.CountryCaps)+len(data.Fictitious) > 0 {
+		set.Data = &data
+	}
 	return set, nil
 }
 
@@ -202,10 +210,11 @@ func (p *parser) compileRoute(rd routeDoc, policies map[string]*Policy) *Route {
 	}
 	r := &Route{
 		Name:             rd.name,
-		Match:            Match{Path: rd.path, PathPrefix: rd.pathPrefix, Methods: slices.Clone(rd.methods)},
+		Match:            rd.match,
 		Fields:           rd.fields,
 		Region:           rd.region,
 		Policy:           pol,
+		DryRun:           rd.dryRun,
 		OnNoNumber:       orDefault(rd.onNoNumber, Allow),
 		OnPartialBody:    orDefault(rd.onPartialBody, Reject),
 		OnUnparsableBody: orDefault(rd.onUnparsableBody, Reject),

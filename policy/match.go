@@ -3,6 +3,7 @@ package policy
 import (
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 )
@@ -39,8 +40,27 @@ func (m *Match) matches(req *Request) bool {
 	if m.PathPrefix != "" && !strings.HasPrefix(req.Path, m.PathPrefix) {
 		return false
 	}
+	if m.PathRegex != nil && !m.PathRegex.MatchString(req.Path) {
+		return false
+	}
 	if len(m.Methods) > 0 && !slices.Contains(m.Methods, req.Method) {
 		return false
 	}
+	if m.Host != "" && !hostMatches(m.Host, req.Host) {
+		return false
+	}
 	return true
+}
+
+// hostMatches compares a request's host (port dropped) with an exact host or
+// a leading wildcard, which matches at least one more label.
+func hostMatches(pattern, host string) bool {
+	host = strings.ToLower(host)
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if suffix, ok := strings.CutPrefix(pattern, "*"); ok {
+		return len(host) > len(suffix) && strings.HasSuffix(host, suffix)
+	}
+	return host == pattern
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/phonegate/phonegate/insight"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -17,12 +18,16 @@ import (
 type fileDoc struct {
 	routes   []routeDoc
 	policies []policyDoc
+	data     insight.Data
 }
 
 type routeDoc struct {
 	node                                        *yaml.Node
-	name, path, pathPrefix, region, policy      string
-	methods, fields                             []string
+	name, policy                                string
+	match                                       Match
+	fields                                      []string
+	region                                      RegionHint
+	dryRun                                      bool
 	onNoNumber, onPartialBody, onUnparsableBody Action
 	policyNode                                  *yaml.Node
 }
@@ -70,7 +75,7 @@ func (p *parser) parse(src []byte) fileDoc {
 	}
 	top := root.Content[0]
 	var version *yaml.Node
-	p.mapping(top, "policy file", []string{"version", "routes", "policies"}, func(key string, v *yaml.Node) {
+	p.mapping(top, "policy file", []string{"version", "routes", "policies", "data"}, func(key string, v *yaml.Node) {
 		switch key {
 		case "version":
 			version = v
@@ -82,6 +87,8 @@ func (p *parser) parse(src []byte) fileDoc {
 			p.sequence(v, "routes", func(item *yaml.Node) { doc.routes = append(doc.routes, p.route(item)) })
 		case "policies":
 			p.sequence(v, "policies", func(item *yaml.Node) { doc.policies = append(doc.policies, p.policy(item)) })
+		case "data":
+			p.data(v, &doc.data)
 		}
 	})
 	if version == nil && top.Kind == yaml.MappingNode {
@@ -105,36 +112,24 @@ func (p *parser) yamlError(err error) {
 
 func (p *parser) route(n *yaml.Node) routeDoc {
 	r := routeDoc{node: n}
-	keys := []string{"name", "match", "fields", "region", "policy", "on_no_number", "on_partial_body", "on_unparsable_body"}
+	keys := []string{"name", "match", "fields", "region", "policy", "dry_run", "on_no_number", "on_partial_body", "on_unparsable_body"}
 	p.mapping(n, "route", keys, func(key string, v *yaml.Node) {
 		switch key {
 		case "name":
 			r.name = p.str(v)
 		case "match":
-			p.mapping(v, "match", []string{"path", "path_prefix", "methods"}, func(key string, v *yaml.Node) {
-				switch key {
-				case "path":
-					r.path = p.path(v)
-				case "path_prefix":
-					r.pathPrefix = p.path(v)
-				case "methods":
-					for _, m := range p.strs(v) {
-						r.methods = append(r.methods, strings.ToUpper(m))
-					}
-				}
-			})
+			r.match = p.match(v)
 		case "fields":
 			r.fields = p.strs(v)
 			if len(r.fields) == 0 {
 				p.errorf(v, "fields is empty: name JSON paths or form fields, or [auto]")
 			}
 		case "region":
-			r.region = strings.ToUpper(p.str(v))
-			if len(r.region) != 2 {
-				p.errorf(v, "region %q is not an ISO 3166-1 alpha-2 code such as US or GB", r.region)
-			}
+			r.region = p.regionHint(v)
 		case "policy":
 			r.policy, r.policyNode = p.str(v), v
+		case "dry_run":
+			r.dryRun = p.bool(v)
 		case "on_no_number":
 			r.onNoNumber = p.action(v)
 		case "on_partial_body":
@@ -150,6 +145,178 @@ func (p *parser) route(n *yaml.Node) routeDoc {
 		p.errorf(n, "route %q names no policy", r.name)
 	}
 	return r
+}
+
+func (p *parser) match(n *yaml.Node) Match {
+	var m Match
+	var pathKeys []string
+	p.mapping(n, "match", []string{"path", "path_prefix", "path_regex", "methods", "host"}, func(key string, v *yaml.Node) {
+		switch key {
+		case "path":
+			m.Path = p.path(v)
+		case "path_prefix":
+			m.PathPrefix = p.path(v)
+		case "path_regex":
+			src := p.str(v)
+			// Anchored: the whole path must match, as Envoy's safe_regex does.
+			re, err := regexp.Compile("^(?:" + src + ")$")
+			if err != nil {
+				p.errorf(v, "path_regex %q: %s", src, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+			}
+			m.PathRegex = re
+		case "methods":
+			for _, method := range p.strs(v) {
+				m.Methods = append(m.Methods, strings.ToUpper(method))
+			}
+		case "host":
+			m.Host = strings.ToLower(p.str(v))
+			if strings.Contains(strings.TrimPrefix(m.Host, "*."), "*") {
+				p.errorf(v, "host %q: a wildcard may only lead, as in *.example.com", m.Host)
+			}
+		}
+		if strings.HasPrefix(key, "path") {
+			pathKeys = append(pathKeys, key)
+		}
+	})
+	if len(pathKeys) > 1 {
+		p.errorf(n, "match has %s: use one of path, path_prefix or path_regex", strings.Join(pathKeys, " and "))
+	}
+	return m
+}
+
+// regionHint reads `region: US`, or a mapping that takes the hint from a
+// header or a body field, with a default.
+func (p *parser) regionHint(n *yaml.Node) RegionHint {
+	var h RegionHint
+	if n.Kind == yaml.ScalarNode {
+		h.Fixed = p.regionCode(n)
+		return h
+	}
+	p.mapping(n, "region", []string{"header", "field", "default"}, func(key string, v *yaml.Node) {
+		switch key {
+		case "header":
+			h.Header = strings.ToLower(p.str(v))
+		case "field":
+			h.Field = p.str(v)
+		case "default":
+			h.Fixed = p.regionCode(v)
+		}
+	})
+	if h.Header != "" && h.Field != "" {
+		p.errorf(n, "region takes its hint from a header or a field, not both")
+	}
+	if n.Kind == yaml.MappingNode && h.Header == "" && h.Field == "" {
+		p.errorf(n, "region mapping needs a header or a field (or write `region: US`)")
+	}
+	return h
+}
+
+func (p *parser) regionCode(n *yaml.Node) string {
+	code := strings.ToUpper(p.str(n))
+	if len(code) != 2 || code[0] < 'A' || code[0] > 'Z' || code[1] < 'A' || code[1] > 'Z' {
+		p.errorf(n, "region %q is not an ISO 3166-1 alpha-2 code such as US or GB", code)
+	}
+	return code
+}
+
+// data reads the `data:` section: entries that extend or override the
+// engine's embedded tables.
+func (p *parser) data(n *yaml.Node, d *insight.Data) {
+	p.mapping(n, "data", []string{"disposable_prefixes", "fictitious_prefixes", "carriers", "country_caps"}, func(key string, v *yaml.Node) {
+		switch key {
+		case "disposable_prefixes":
+			p.sequence(v, key, func(item *yaml.Node) { d.DisposablePrefixes = append(d.DisposablePrefixes, p.prefix(item)) })
+		case "fictitious_prefixes":
+			p.sequence(v, key, func(item *yaml.Node) { d.Fictitious = append(d.Fictitious, p.prefix(item)) })
+		case "carriers":
+			p.sequence(v, key, func(item *yaml.Node) {
+				c := insight.CarrierProfile{Source: p.source(item)}
+				p.mapping(item, "carrier", []string{"name", "label", "disposable", "source"}, func(key string, v *yaml.Node) {
+					switch key {
+					case "name":
+						c.Name = p.str(v)
+					case "label":
+						c.Label = p.confidence(v)
+					case "disposable":
+						c.Disposable = p.bool(v)
+					}
+				})
+				if item.Kind == yaml.MappingNode && (c.Name == "" || c.Label == "") {
+					p.errorf(item, "carrier needs a name and a label")
+				}
+				d.Carriers = append(d.Carriers, c)
+			})
+		case "country_caps":
+			p.sequence(v, key, func(item *yaml.Node) {
+				c := insight.CountryCap{Source: p.source(item)}
+				p.mapping(item, "country cap", []string{"region", "cap", "source"}, func(key string, v *yaml.Node) {
+					switch key {
+					case "region":
+						if c.Region = strings.ToUpper(p.str(v)); c.Region != "001" {
+							c.Region = p.regionCode(v)
+						}
+					case "cap":
+						c.Cap = p.confidence(v)
+					}
+				})
+				if item.Kind == yaml.MappingNode && (c.Region == "" || c.Cap == "") {
+					p.errorf(item, "country cap needs a region and a cap")
+				}
+				d.CountryCaps = append(d.CountryCaps, c)
+			})
+		}
+	})
+}
+
+// prefix reads `"+447700900"` or `{prefix: "+447700900", source: ...}`.
+func (p *parser) prefix(n *yaml.Node) insight.PrefixEntry {
+	var raw string
+	e := insight.PrefixEntry{Source: p.source(n)}
+	at := n
+	if n.Kind == yaml.ScalarNode {
+		raw = p.str(n)
+	} else {
+		p.mapping(n, "prefix", []string{"prefix", "source"}, func(key string, v *yaml.Node) {
+			if key == "prefix" {
+				raw, at = p.str(v), v
+			}
+		})
+	}
+	prefix, err := insight.NormalizePrefix(raw)
+	if err != nil {
+		p.errorf(at, "%v", err)
+	}
+	e.Prefix = prefix
+	return e
+}
+
+// source is an entry's `source:`, or where in which file it was written.
+func (p *parser) source(n *yaml.Node) string {
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == "source" && n.Content[i+1].Kind == yaml.ScalarNode {
+				return n.Content[i+1].Value
+			}
+		}
+	}
+	return fmt.Sprintf("policy %s:%d", p.file, n.Line)
+}
+
+func (p *parser) confidence(n *yaml.Node) insight.Confidence {
+	c, err := insight.ParseConfidence(p.str(n))
+	if err != nil {
+		p.errorf(n, "%v", err)
+	}
+	return c
+}
+
+func (p *parser) bool(n *yaml.Node) bool {
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
+		p.errorf(n, "want true or false, got %s", kindName(n))
+		return false
+	}
+	v, _ := strconv.ParseBool(n.Value)
+	return v
 }
 
 func (p *parser) policy(n *yaml.Node) policyDoc {

@@ -121,7 +121,7 @@ policies:
 	}
 	r := set.Routes[0]
 	if r.Name != "kyc" || r.Match.Path != "/kyc" || strings.Join(r.Match.Methods, ",") != "POST,PUT" ||
-		strings.Join(r.Fields, ",") != "user.phone,contacts[*].phone" || r.Region != "GB" ||
+		strings.Join(r.Fields, ",") != "user.phone,contacts[*].phone" || r.Region.Fixed != "GB" ||
 		r.OnNoNumber != Reject || r.OnPartialBody != Tag || r.OnUnparsableBody != Allow {
 		t.Errorf("route %+v", r)
 	}

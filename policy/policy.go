@@ -2,9 +2,11 @@ package policy
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 
 	"cel.dev/cel-go/cel"
+	"github.com/phonegate/phonegate/insight"
 )
 
 // Action is what a rule, or a route's fallback, does with a request.
@@ -36,6 +38,9 @@ type Set struct {
 	Hash string
 	// Source names where the set came from ("embedded default" or paths).
 	Source string
+	// Data extends the engine's tables (the files' `data:` sections, in
+	// order); nil when no file has one.
+	Data *insight.Data
 }
 
 // Route says which requests phonegate checks, where their numbers are and which
@@ -46,10 +51,13 @@ type Route struct {
 	// Fields name where numbers are: JSON paths ("phone", "user.phone",
 	// "contacts[*].phone") or form field names; "auto" finds phone-like keys.
 	Fields []string
-	// Region is the ISO 3166-1 alpha-2 hint for numbers written without a
-	// country code ("" for none).
-	Region string
+	// Region says where the hint for numbers written without a country code
+	// comes from.
+	Region RegionHint
 	Policy *Policy
+	// DryRun computes and reports the real decision but always lets the
+	// request through.
+	DryRun bool
 	// What to do when the body holds no number, was cut by Envoy, or cannot be
 	// parsed as the content type it claims.
 	OnNoNumber       Action
@@ -57,11 +65,25 @@ type Route struct {
 	OnUnparsableBody Action
 }
 
-// Match selects requests by path and method. Empty parts match anything.
+// Match selects requests by path, method and host. Empty parts match
+// anything.
 type Match struct {
-	Path       string   // exact path, query string excluded
-	PathPrefix string   // path prefix
-	Methods    []string // upper-case HTTP methods
+	Path       string         // exact path, query string excluded
+	PathPrefix string         // path prefix
+	PathRegex  *regexp.Regexp // RE2, matching the whole path
+	Methods    []string       // upper-case HTTP methods
+	// Host is an exact host ("signup.example.com") or a leading wildcard
+	// ("*.example.com"), compared without the port, case-insensitively.
+	Host string
+}
+
+// RegionHint says where a route's region hint comes from: a request header
+// (such as a CDN's client-country header), a body field, or neither; Fixed is
+// the hint when neither gives a valid code.
+type RegionHint struct {
+	Fixed  string // ISO 3166-1 alpha-2, or ""
+	Header string // lower-case header name
+	Field  string // JSON path or form field, as in Route.Fields
 }
 
 // Policy is an ordered list of rules. The first rule whose condition holds

@@ -21,6 +21,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	cacheSize := fs.Int("cache-size", insight.DefaultCacheSize, "insights kept in the LRU cache (negative disables it)")
 	xffHops := fs.Int("xff-trusted-hops", 0, "proxies in front of Envoy trusted to append to x-forwarded-for")
 	drain := fs.Duration("drain-timeout", 10*time.Second, "how long in-flight checks may finish after SIGTERM")
+	debounce := fs.Duration("reload-debounce", policy.DefaultDebounce, "how long to wait after a policy change before reloading")
 	logFormat := fs.String("log-format", "json", "log format: json or text")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
@@ -57,16 +58,21 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		grpcLis.Close()
 		return err
 	}
-	engine := insight.New(insight.Options{CacheSize: *cacheSize})
-	srv := filter.New(filter.Options{Engine: engine, XFFTrustedHops: *xffHops, Logger: log, DrainTimeout: *drain})
+	srv := filter.New(filter.Options{CacheSize: *cacheSize, XFFTrustedHops: *xffHops, Logger: log, DrainTimeout: *drain})
 	srv.SetPolicy(set)
 	log.Info("policy loaded", "source", set.Source, "hash", set.Hash, "routes", len(set.Routes))
 	go func() {
 		start := time.Now()
-		engine.Warm()
-		srv.MarkWarm()
+		srv.Warm()
 		log.Info("engine warm", "took_ms", float64(time.Since(start).Microseconds())/1000)
 	}()
+	if *policyPath != "" {
+		go func() {
+			if err := policy.Watch(ctx, *policyPath, *debounce, set.Hash, srv.ApplyReload); err != nil {
+				log.Error("policy hot reload is off", "error", err)
+			}
+		}()
+	}
 	return srv.Serve(ctx, grpcLis, httpLis)
 }
 
