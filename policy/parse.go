@@ -1,8 +1,10 @@
 package policy
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strconv"
 	"strings"
@@ -158,12 +160,16 @@ func (p *parser) match(n *yaml.Node) Match {
 			m.PathPrefix = p.path(v)
 		case "path_regex":
 			src := p.str(v)
-			// Anchored: the whole path must match, as Envoy's safe_regex does.
-			re, err := regexp.Compile("^(?:" + src + ")$")
-			if err != nil {
-				p.errorf(v, "path_regex %q: %s", src, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+			if _, err := regexp.Compile(src); err != nil {
+				var se *syntax.Error
+				if errors.As(err, &se) {
+					err = fmt.Errorf("%s: `%s`", se.Code, se.Expr)
+				}
+				p.errorf(v, "path_regex %q: %v", src, err)
+				break
 			}
-			m.PathRegex = re
+			// Anchored: the whole path must match, as Envoy's safe_regex does.
+			m.PathRegex = regexp.MustCompile("^(?:" + src + ")$")
 		case "methods":
 			for _, method := range p.strs(v) {
 				m.Methods = append(m.Methods, strings.ToUpper(method))
@@ -231,7 +237,9 @@ func (p *parser) data(n *yaml.Node, d *insight.Data) {
 		case "carriers":
 			p.sequence(v, key, func(item *yaml.Node) {
 				c := insight.CarrierProfile{Source: p.source(item)}
+				keys := map[string]bool{}
 				p.mapping(item, "carrier", []string{"name", "label", "disposable", "source"}, func(key string, v *yaml.Node) {
+					keys[key] = true
 					switch key {
 					case "name":
 						c.Name = p.str(v)
@@ -241,7 +249,7 @@ func (p *parser) data(n *yaml.Node, d *insight.Data) {
 						c.Disposable = p.bool(v)
 					}
 				})
-				if item.Kind == yaml.MappingNode && (c.Name == "" || c.Label == "") {
+				if item.Kind == yaml.MappingNode && (!keys["name"] || !keys["label"]) {
 					p.errorf(item, "carrier needs a name and a label")
 				}
 				d.Carriers = append(d.Carriers, c)
@@ -249,7 +257,9 @@ func (p *parser) data(n *yaml.Node, d *insight.Data) {
 		case "country_caps":
 			p.sequence(v, key, func(item *yaml.Node) {
 				c := insight.CountryCap{Source: p.source(item)}
+				keys := map[string]bool{}
 				p.mapping(item, "country cap", []string{"region", "cap", "source"}, func(key string, v *yaml.Node) {
+					keys[key] = true
 					switch key {
 					case "region":
 						if c.Region = strings.ToUpper(p.str(v)); c.Region != "001" {
@@ -259,7 +269,7 @@ func (p *parser) data(n *yaml.Node, d *insight.Data) {
 						c.Cap = p.confidence(v)
 					}
 				})
-				if item.Kind == yaml.MappingNode && (c.Region == "" || c.Cap == "") {
+				if item.Kind == yaml.MappingNode && (!keys["region"] || !keys["cap"]) {
 					p.errorf(item, "country cap needs a region and a cap")
 				}
 				d.CountryCaps = append(d.CountryCaps, c)

@@ -14,56 +14,69 @@ import (
 // reloads: editors and Kubernetes' ConfigMap swap write in several steps.
 const DefaultDebounce = 250 * time.Millisecond
 
-// Watch reloads the policy at path (a file or a directory, as [Load] reads
-// it) whenever something changes in its directory, and calls apply with the
-// new set, or with the error when the new files do not compile. Changes that
-// leave the files' bytes as they were are not reported. It returns when ctx
-// is done, or with an error if the directory cannot be watched.
+// Watcher reloads a policy when its files change. Create it with
+// [NewWatcher], which starts watching at once, then [Watcher.Run] it.
+type Watcher struct {
+	path     string
+	debounce time.Duration
+	fs       *fsnotify.Watcher
+}
+
+// NewWatcher watches the directory of path (a file or a directory, as [Load]
+// reads it). Changes made after it returns are seen by Run.
 //
 // The directory is watched, not the file: a Kubernetes ConfigMap mounted as a
 // directory updates by swapping its ..data symlink, which changes no watched
 // file but shows as an event in the directory. (A subPath mount never updates
 // at all; mount the whole ConfigMap.)
-func Watch(ctx context.Context, path string, debounce time.Duration, lastHash string, apply func(*Set, error)) error {
+func NewWatcher(path string, debounce time.Duration) (*Watcher, error) {
 	if debounce <= 0 {
 		debounce = DefaultDebounce
 	}
 	dir := path
 	if info, err := os.Stat(path); err != nil {
-		return fmt.Errorf("watching %s: %w", path, err)
+		return nil, fmt.Errorf("watching %s: %w", path, err)
 	} else if !info.IsDir() {
 		dir = filepath.Dir(path)
 	}
-	w, err := fsnotify.NewWatcher()
+	fs, err := fsnotify.NewWatcher()
 	if err != nil {
-		return fmt.Errorf("watching %s: %w", path, err)
+		return nil, fmt.Errorf("watching %s: %w", path, err)
 	}
-	defer w.Close()
-	if err := w.Add(dir); err != nil {
-		return fmt.Errorf("watching %s: %w", dir, err)
+	if err := fs.Add(dir); err != nil {
+		fs.Close()
+		return nil, fmt.Errorf("watching %s: %w", dir, err)
 	}
+	return &Watcher{path: path, debounce: debounce, fs: fs}, nil
+}
 
-	timer := time.NewTimer(debounce)
+// Run reloads the policy whenever something changes in its directory, a
+// debounce after the last event, and calls apply with the new set, or with
+// the error when the new files do not compile. A reload whose files hash to
+// lastHash (or to the last set applied) is not reported. Run returns when ctx
+// is done, and closes the watcher.
+func (w *Watcher) Run(ctx context.Context, lastHash string, apply func(*Set, error)) {
+	defer w.fs.Close()
+	timer := time.NewTimer(w.debounce)
 	timer.Stop()
 	defer timer.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
-		case _, ok := <-w.Events:
+			return
+		case _, ok := <-w.fs.Events:
 			if !ok {
-				return nil
+				return
 			}
-			timer.Reset(debounce) // coalesce a burst of events into one reload
-		case err, ok := <-w.Errors:
+			timer.Reset(w.debounce) // coalesce a burst of events into one reload
+		case _, ok := <-w.fs.Errors:
 			if !ok {
-				return nil
+				return
 			}
 			// The kernel dropped events (queue overflow): reload to be sure.
-			_ = err
-			timer.Reset(debounce)
+			timer.Reset(w.debounce)
 		case <-timer.C:
-			set, err := Load(path)
+			set, err := Load(w.path)
 			switch {
 			case err != nil:
 				apply(nil, err)

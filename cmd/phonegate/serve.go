@@ -44,6 +44,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	log := slog.New(handler)
 
+	// Watch before the first load, so no edit falls between the two.
+	var watcher *policy.Watcher
+	if *policyPath != "" {
+		if watcher, err = policy.NewWatcher(*policyPath, *debounce); err != nil {
+			fmt.Fprintln(stderr, err)
+			return exitError(1)
+		}
+	}
 	set, err := loadPolicy(*policyPath)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -66,12 +74,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		srv.Warm()
 		log.Info("engine warm", "took_ms", float64(time.Since(start).Microseconds())/1000)
 	}()
-	if *policyPath != "" {
-		go func() {
-			if err := policy.Watch(ctx, *policyPath, *debounce, set.Hash, srv.ApplyReload); err != nil {
-				log.Error("policy hot reload is off", "error", err)
-			}
-		}()
+	if watcher != nil {
+		go watcher.Run(ctx, set.Hash, srv.ApplyReload)
 	}
 	return srv.Serve(ctx, grpcLis, httpLis)
 }
