@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/interpreter"
 )
 
 // celEnv declares what a rule's `when` may read: `insight`, the number's
@@ -41,3 +42,23 @@ func requestValue(r *Request) map[string]any {
 		"client_ip": r.ClientIP,
 	}
 }
+
+// activation gives a rule its two variables without building a map per
+// evaluation.
+type activation struct {
+	insight, request map[string]any
+}
+
+var _ interpreter.Activation = (*activation)(nil)
+
+func (a *activation) ResolveName(name string) (any, bool) {
+	switch name {
+	case "insight":
+		return a.insight, true
+	case "request":
+		return a.request, true
+	}
+	return nil, false
+}
+
+func (a *activation) Parent() interpreter.Activation { return nil }

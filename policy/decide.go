@@ -86,7 +86,7 @@ func (r *Route) Decide(req *Request, numbers []Number) (Decision, error) {
 
 // decide runs the rules in order for one number.
 func (p *Policy) decide(n *Number, reqVal map[string]any) (Decision, error) {
-	vars := map[string]any{"insight": n.Insight.AsMap(), "request": reqVal}
+	vars := &activation{insight: n.Insight.AsMap(), request: reqVal}
 	for _, rule := range p.Rules {
 		out, _, err := rule.program.Eval(vars)
 		if err != nil {

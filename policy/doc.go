@@ -8,12 +8,17 @@
 //	routes:                        # tried in order; the first match is used
 //	  - name: signup
 //	    match:                     # every part is optional
-//	      path: /signup            # exact path, query excluded
-//	      path_prefix: /api/       # or a prefix
+//	      path: /signup            # exact path, query excluded; or
+//	      path_prefix: /api/       #   a prefix; or
+//	      path_regex: /v[0-9]+/.*  #   an RE2 regex matching the whole path
 //	      methods: [POST]
+//	      host: "*.example.com"    # exact, or a leading wildcard; port ignored
 //	    fields: [phone, user.phone, "contacts[*].phone"]   # or [auto]
-//	    region: US                 # hint for numbers without a country code
+//	    region: US                 # hint for numbers without a country code, or
+//	    # region: {header: cf-ipcountry, default: US}      # from a header, or
+//	    # region: {field: address.country}                 # from a body field
 //	    policy: standard           # a preset or a policy below
+//	    dry_run: false             # true: decide and report, but always allow
 //	    on_no_number: allow        # default allow
 //	    on_partial_body: reject    # Envoy cut the body; default reject
 //	    on_unparsable_body: reject # default reject
@@ -28,6 +33,11 @@
 //	      - when: insight.confidence == "low"
 //	        action: tag
 //	        tags: [review]
+//	data:                          # extends the engine's embedded tables
+//	  disposable_prefixes: ["+447537 1", {prefix: "+3361234", source: ticket 42}]
+//	  fictitious_prefixes: ["+15550100"]
+//	  carriers: [{name: Lycamobile, label: uncertain, disposable: false}]
+//	  country_caps: [{region: NG, cap: uncertain}]
 //
 // Envoy may name a route directly with the context_extensions key
 // phonegate-route; otherwise the first route whose match fits is used. A
@@ -35,10 +45,23 @@
 //
 // Rules are CEL (cel.dev/cel-go) over two variables: `insight`, the number's
 // insight with the field names of its JSON form (insight.confidence,
-// insight.country.iso2, insight.risk_score, ...), and `request` (method, path,
-// host, headers, client_ip). A rule that fails at run time (reading a header
-// that is absent, say: test with `"x-h" in request.headers` first) is a fault,
-// not a decision.
+// insight.country.iso2, insight.risk_score, insight.warnings, ...), and
+// `request` (method, path, host, headers, client_ip). A rule that fails at run
+// time (reading a header that is absent, say: test with `"x-h" in
+// request.headers` first) is a fault, not a decision. Rules are compiled once
+// at load.
+//
+// Entries of `data:` take precedence over the embedded tables of package
+// insight; a change to them gives the server a new engine (and an empty
+// cache), since cached insights were scored with the old tables.
+//
+// # Loading and reloading
+//
+// [Load] reads a file, or every *.yaml and *.yml of a directory in name order
+// (names may be defined once across them). A [Watcher] watches the directory
+// (never only the file: a Kubernetes ConfigMap updates by swapping its ..data
+// symlink) and reloads a debounce after the last change; a reload that fails
+// to compile is reported and the caller keeps the last good set.
 //
 // # Presets
 //
