@@ -22,8 +22,8 @@ func TestExamplePolicies(t *testing.T) {
 	}
 	type request struct {
 		name, method, path, host, body string
-		headers                         map[string]string
-		want                            want
+		headers                        map[string]string
+		want                           want
 	}
 	examples := map[string][]request{
 		"high-trust.yaml": {
