@@ -2,6 +2,7 @@ package filter
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -129,4 +130,43 @@ func get(t *testing.T, url string) string {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
+}
+
+// TestChecksDuringReloads sends checks from several goroutines while the
+// policy is swapped again and again, with and without data tables: every
+// check gets a decision, none an error.
+func TestChecksDuringReloads(t *testing.T) {
+	plain := mustCompile(t, testPolicy)
+	withData := mustCompile(t, testPolicy+"data:\n  disposable_prefixes: [\"+447400\"]\n")
+	r := start(t, plain)
+	const workers, checksEach, reloads = 4, 200, 100
+	errs := make(chan error, workers)
+	for range workers {
+		go func() {
+			for range checksEach {
+				resp, err := r.auth.Check(context.Background(), envoyCheck("POST", "/signup", "application/json", `{"phone":"+447400123456"}`, nil))
+				if err != nil {
+					errs <- err
+					return
+				}
+				if codes.Code(resp.GetStatus().GetCode()) != codes.OK {
+					errs <- fmt.Errorf("status %v", resp.GetStatus())
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for i := range reloads {
+		if i%2 == 0 {
+			r.srv.ApplyReload(withData, nil)
+		} else {
+			r.srv.ApplyReload(plain, nil)
+		}
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
 }
