@@ -11,6 +11,9 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/nyaruka/phonenumbers/v2"
+	"github.com/phonegate/phonegate/policy"
 )
 
 // AutoField is the field name that asks for phone-like keys to be found.
@@ -27,6 +30,9 @@ const (
 var (
 	errTooDeep        = fmt.Errorf("JSON nested deeper than %d levels", maxJSONDepth)
 	errTooManyNumbers = fmt.Errorf("more than %d phone numbers in one body", maxNumbersPerBody)
+	// errContentTypeMismatch: the body is JSON but declared a form, and the
+	// route refuses such bodies.
+	errContentTypeMismatch = errors.New("the body is JSON but its content type says a form")
 )
 
 // found is one value under a phone field.
@@ -35,11 +41,17 @@ type found struct {
 	value string
 }
 
-// extract finds the values of fields in body, by its content type. A content
-// type phonegate does not read is sniffed: a body that looks like JSON is read
-// as JSON, anything else as a form.
-func extract(contentType string, body []byte, fields []string) ([]found, error) {
-	if len(bytes.TrimSpace(body)) == 0 {
+// extract finds the values of fields in body, by what the body is. The
+// declared content type is believed when the body fits it; a body that is
+// plainly JSON under another declared type (an attempt to slip past a parser
+// the upstream does not share) is parsed as JSON, or refused when mismatch
+// is policy.MismatchReject. An undeclared or unknown type is sniffed: JSON,
+// else a form, else free text. With `auto`, when no phone-like key holds a
+// value, numbers written in the text itself are found with libphonenumber's
+// matcher, using region for numbers without a country code.
+func extract(contentType string, body []byte, fields []string, region string, mismatch policy.Mismatch) ([]found, error) {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
 		return nil, nil
 	}
 	m := newFieldMatcher(fields)
@@ -47,18 +59,75 @@ func extract(contentType string, body []byte, fields []string) ([]found, error) 
 	if err != nil {
 		mediaType = ""
 	}
+	looksJSON := trimmed[0] == '{' || trimmed[0] == '['
+	declaredJSON := mediaType == "application/json" || strings.HasSuffix(mediaType, "+json")
+	declaredForm := mediaType == "application/x-www-form-urlencoded" || mediaType == "multipart/form-data"
+	if declaredForm && looksJSON {
+		if mismatch == policy.MismatchReject {
+			return nil, errContentTypeMismatch
+		}
+		declaredJSON, declaredForm = true, false
+	}
+
+	var out []found
+	var texts []string // string values, for the free-text pass
 	switch {
-	case mediaType == "application/json" || strings.HasSuffix(mediaType, "+json"):
-		return extractJSON(body, m)
+	case declaredJSON:
+		out, texts, err = extractJSON(body, m)
 	case mediaType == "application/x-www-form-urlencoded":
-		return extractForm(body, m)
+		out, texts, err = extractForm(body, m)
 	case mediaType == "multipart/form-data":
-		return extractMultipart(body, params["boundary"], m)
+		out, texts, err = extractMultipart(body, params["boundary"], m)
+	case looksJSON:
+		out, texts, err = extractJSON(body, m)
+	case looksLikeForm(trimmed):
+		out, texts, err = extractForm(body, m)
+	default:
+		texts = []string{string(body)} // text/plain, application/graphql, ...
 	}
-	if trimmed := bytes.TrimSpace(body); trimmed[0] == '{' || trimmed[0] == '[' {
-		return extractJSON(body, m)
+	if err != nil {
+		return nil, err
 	}
-	return extractForm(body, m)
+	if len(out) == 0 && m.auto {
+		out = findInText(texts, region)
+	}
+	return out, nil
+}
+
+// looksLikeForm: key=value pairs joined by &, with no spaces or line breaks
+// (which a form encodes) — not prose that happens to hold an "=".
+func looksLikeForm(b []byte) bool {
+	return bytes.IndexByte(b, '=') > 0 && !bytes.ContainsAny(b, " \t\r\n")
+}
+
+// Bounds on the free-text pass: how much text, and how many candidates the
+// matcher may reject, per body.
+const (
+	maxFreeText       = 16 << 10
+	maxFreeTextTries  = 64
+	freeTextFieldName = "(text)"
+)
+
+// findInText finds numbers written in free text: possible numbers, not only
+// valid ones, so a made-up number in a message is still judged.
+func findInText(texts []string, region string) []found {
+	var out []found
+	budget := maxFreeText
+	for _, t := range texts {
+		if budget <= 0 {
+			break
+		}
+		if len(t) > budget {
+			t = t[:budget]
+		}
+		budget -= len(t)
+		for match := range phonenumbers.FindNumbersWithLeniency(t, region, phonenumbers.POSSIBLE, maxFreeTextTries) {
+			if out = append(out, found{freeTextFieldName, match.RawString()}); len(out) >= maxNumbersPerBody {
+				return out
+			}
+		}
+	}
+	return out
 }
 
 // fieldMatcher says whether a JSON path or form field name is one to read.
@@ -121,10 +190,9 @@ func phoneLikeKey(key string) bool {
 // (a map would keep only the last and let a body hide a bad number behind a
 // good one). Strings and numbers under a wanted path are read; true, false and
 // null are not numbers and are skipped.
-func extractJSON(body []byte, m *fieldMatcher) ([]found, error) {
+func extractJSON(body []byte, m *fieldMatcher) (out []found, texts []string, err error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
-	var out []found
 	// Each frame is one open object or array: its path, and for objects the
 	// key whose value comes next.
 	type frame struct {
@@ -137,12 +205,12 @@ func extractJSON(body []byte, m *fieldMatcher) ([]found, error) {
 		tok, err := dec.Token()
 		if err == io.EOF {
 			if len(stack) > 0 {
-				return nil, errors.New("JSON body ends inside a value")
+				return nil, nil, errors.New("JSON body ends inside a value")
 			}
-			return out, nil
+			return out, texts, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("JSON body: %w", err)
+			return nil, nil, fmt.Errorf("JSON body: %w", err)
 		}
 		// The path and key of the value this token starts.
 		var path, key string
@@ -172,7 +240,7 @@ func extractJSON(body []byte, m *fieldMatcher) ([]found, error) {
 			switch t {
 			case '{', '[':
 				if len(stack) >= maxJSONDepth {
-					return nil, errTooDeep
+					return nil, nil, errTooDeep
 				}
 				stack = append(stack, frame{path: path, key: key, inObject: t == '{', wantKey: t == '{'})
 			case ']':
@@ -182,13 +250,15 @@ func extractJSON(body []byte, m *fieldMatcher) ([]found, error) {
 		case string:
 			if m.wants(path, key) {
 				if out = append(out, found{path, t}); len(out) > maxNumbersPerBody {
-					return nil, errTooManyNumbers
+					return nil, nil, errTooManyNumbers
 				}
+			} else if m.auto {
+				texts = append(texts, t)
 			}
 		case json.Number:
 			if m.wants(path, key) {
 				if out = append(out, found{path, t.String()}); len(out) > maxNumbersPerBody {
-					return nil, errTooManyNumbers
+					return nil, nil, errTooManyNumbers
 				}
 			}
 		}
@@ -204,51 +274,60 @@ func joinPath(parent, key string) string {
 
 // extractForm reads an application/x-www-form-urlencoded body; every value of
 // a repeated key counts.
-func extractForm(body []byte, m *fieldMatcher) ([]found, error) {
+func extractForm(body []byte, m *fieldMatcher) (out []found, texts []string, err error) {
 	values, err := url.ParseQuery(string(body))
 	if err != nil {
-		return nil, fmt.Errorf("form body: %w", err)
+		return nil, nil, fmt.Errorf("form body: %w", err)
 	}
-	var out []found
 	for _, key := range sortedKeys(values) {
 		if !m.wants(key, key) {
+			if m.auto {
+				texts = append(texts, values[key]...)
+			}
 			continue
 		}
 		for _, v := range values[key] {
 			if out = append(out, found{key, v}); len(out) > maxNumbersPerBody {
-				return nil, errTooManyNumbers
+				return nil, nil, errTooManyNumbers
 			}
 		}
 	}
-	return out, nil
+	return out, texts, nil
 }
 
 // extractMultipart reads the text parts of a multipart/form-data body; file
 // parts are skipped.
-func extractMultipart(body []byte, boundary string, m *fieldMatcher) ([]found, error) {
+func extractMultipart(body []byte, boundary string, m *fieldMatcher) (out []found, texts []string, err error) {
 	if boundary == "" {
-		return nil, errors.New("multipart body without a boundary parameter")
+		return nil, nil, errors.New("multipart body without a boundary parameter")
 	}
 	r := multipart.NewReader(bytes.NewReader(body), boundary)
-	var out []found
 	for {
 		part, err := r.NextPart()
 		if err == io.EOF {
-			return out, nil
+			return out, texts, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("multipart body: %w", err)
+			return nil, nil, fmt.Errorf("multipart body: %w", err)
 		}
 		name := part.FormName()
-		if part.FileName() != "" || !m.wants(name, name) {
+		if part.FileName() != "" {
+			continue
+		}
+		wanted := m.wants(name, name)
+		if !wanted && !m.auto {
 			continue
 		}
 		v, err := io.ReadAll(io.LimitReader(part, maxMultipartPartLen))
 		if err != nil {
-			return nil, fmt.Errorf("multipart body: part %q: %w", name, err)
+			return nil, nil, fmt.Errorf("multipart body: part %q: %w", name, err)
+		}
+		if !wanted {
+			texts = append(texts, string(v))
+			continue
 		}
 		if out = append(out, found{name, string(v)}); len(out) > maxNumbersPerBody {
-			return nil, errTooManyNumbers
+			return nil, nil, errTooManyNumbers
 		}
 	}
 }

@@ -2,6 +2,8 @@ package filter
 
 import (
 	"errors"
+
+	"github.com/phonegate/phonegate/policy"
 	"slices"
 	"strings"
 	"testing"
@@ -24,53 +26,84 @@ func TestExtract(t *testing.T) {
 		fields      []string
 		want        []found
 		wantErr     error // nil: no error; errAny: some error
+		mismatch    policy.Mismatch
 	}{
 		{"auto finds nested phone-like keys", "application/json",
 			`{"user":{"name":"Ann","mobile_number":"+447400123456"},"homePhone":"+442071838750","phone_verified":true}`,
-			[]string{"auto"}, []found{{"user.mobile_number", "+447400123456"}, {"homePhone", "+442071838750"}}, nil},
+			[]string{"auto"}, []found{{"user.mobile_number", "+447400123456"}, {"homePhone", "+442071838750"}}, nil, ""},
 		{"named path reads only that path", "application/json",
 			`{"phone":"+1","user":{"phone":"+447400123456"}}`,
-			[]string{"user.phone"}, []found{{"user.phone", "+447400123456"}}, nil},
+			[]string{"user.phone"}, []found{{"user.phone", "+447400123456"}}, nil, ""},
 		{"[*] paths read every element", "application/json; charset=UTF-8",
 			`{"contacts":[{"phone":"+447400123456"},{"phone":"+33612345678"},{"email":"x"}]}`,
-			[]string{"contacts[*].phone"}, []found{{"contacts[*].phone", "+447400123456"}, {"contacts[*].phone", "+33612345678"}}, nil},
+			[]string{"contacts[*].phone"}, []found{{"contacts[*].phone", "+447400123456"}, {"contacts[*].phone", "+33612345678"}}, nil, ""},
 		{"auto reads arrays under a phone key", "application/json",
 			`{"phones":["+447400123456","+33612345678"]}`,
-			[]string{"auto"}, []found{{"phones[*]", "+447400123456"}, {"phones[*]", "+33612345678"}}, nil},
+			[]string{"auto"}, []found{{"phones[*]", "+447400123456"}, {"phones[*]", "+33612345678"}}, nil, ""},
 		{"duplicate keys all count", "application/json",
 			`{"phone":"+447400123456","phone":"12"}`,
-			[]string{"phone"}, []found{{"phone", "+447400123456"}, {"phone", "12"}}, nil},
+			[]string{"phone"}, []found{{"phone", "+447400123456"}, {"phone", "12"}}, nil, ""},
 		{"JSON numbers count as numbers", "application/json",
 			`{"msisdn":447400123456}`,
-			[]string{"auto"}, []found{{"msisdn", "447400123456"}}, nil},
+			[]string{"auto"}, []found{{"msisdn", "447400123456"}}, nil, ""},
 		{"null and booleans are not numbers", "application/json",
 			`{"phone":null,"mobile":false}`,
-			[]string{"auto"}, nil, nil},
+			[]string{"auto"}, nil, nil, ""},
 		{"vendor JSON type", "application/vnd.api+json",
 			`{"tel":"+447400123456"}`,
-			[]string{"auto"}, []found{{"tel", "+447400123456"}}, nil},
+			[]string{"auto"}, []found{{"tel", "+447400123456"}}, nil, ""},
 		{"form with repeated keys", "application/x-www-form-urlencoded",
 			"phone=%2B447400123456&name=Ann&phone=12",
-			[]string{"auto"}, []found{{"phone", "+447400123456"}, {"phone", "12"}}, nil},
+			[]string{"auto"}, []found{{"phone", "+447400123456"}, {"phone", "12"}}, nil, ""},
 		{"multipart text parts, file parts skipped", `multipart/form-data; boundary=XyZ`,
-			multipartBody, []string{"auto"}, []found{{"phone", "+447400123456"}}, nil},
+			multipartBody, []string{"auto"}, []found{{"phone", "+447400123456"}}, nil, ""},
 		{"unknown content type sniffed as JSON", "text/plain",
 			`  {"phone":"+447400123456"}`,
-			[]string{"auto"}, []found{{"phone", "+447400123456"}}, nil},
+			[]string{"auto"}, []found{{"phone", "+447400123456"}}, nil, ""},
 		{"missing content type read as a form", "",
 			"phone=%2B447400123456",
-			[]string{"auto"}, []found{{"phone", "+447400123456"}}, nil},
-		{"empty body", "application/json", "  ", []string{"auto"}, nil, nil},
-		{"truncated JSON", "application/json", `{"phone":"+4474`, []string{"auto"}, nil, errAny},
-		{"JSON too deep", "application/json", strings.Repeat("[", maxJSONDepth+1), []string{"auto"}, nil, errTooDeep},
+			[]string{"auto"}, []found{{"phone", "+447400123456"}}, nil, ""},
+		{"empty body", "application/json", "  ", []string{"auto"}, nil, nil, ""},
+		{"truncated JSON", "application/json", `{"phone":"+4474`, []string{"auto"}, nil, errAny, ""},
+		{"JSON too deep", "application/json", strings.Repeat("[", maxJSONDepth+1), []string{"auto"}, nil, errTooDeep, ""},
 		{"too many numbers", "application/json",
 			`{"phone":[` + strings.TrimSuffix(strings.Repeat(`"+447400123456",`, maxNumbersPerBody+1), ",") + `]}`,
-			[]string{"auto"}, nil, errTooManyNumbers},
-		{"multipart without boundary", "multipart/form-data", "x", []string{"auto"}, nil, errAny},
+			[]string{"auto"}, nil, errTooManyNumbers, ""},
+		{"multipart without boundary", "multipart/form-data", "x", []string{"auto"}, nil, errAny, ""},
+		{"GraphQL: the number in variables", "application/json",
+			`{"query":"mutation SignUp($input: SignUpInput!) { signUp(input: $input) { id } }","variables":{"input":{"email":"a@b.c","phoneNumber":"+447400123456"}}}`,
+			[]string{"auto"}, []found{{"variables.input.phoneNumber", "+447400123456"}}, nil, ""},
+		{"GraphQL: a named variables path", "application/graphql-response+json",
+			`{"variables":{"phone":"+447400123456"}}`,
+			[]string{"variables.phone"}, []found{{"variables.phone", "+447400123456"}}, nil, ""},
+		{"raw GraphQL document: numbers in the text", "application/graphql",
+			`mutation { signUp(email: "a@b.c", contact: "call me on 07400 123456") { id } }`,
+			[]string{"auto"}, []found{{"(text)", "07400 123456"}}, nil, ""},
+		{"free text under auto, when no key matches", "application/json",
+			`{"message":"Hi, reach me at +44 7400 123456 or +1 650 253 0000 after 5pm"}`,
+			[]string{"auto"}, []found{{"(text)", "+44 7400 123456"}, {"(text)", "+1 650 253 0000"}}, nil, ""},
+		{"a phone key wins over free text", "application/json",
+			`{"phone":"+33612345678","message":"or +44 7400 123456"}`,
+			[]string{"auto"}, []found{{"phone", "+33612345678"}}, nil, ""},
+		{"free text is not read for named fields", "application/json",
+			`{"message":"+44 7400 123456"}`,
+			[]string{"phone"}, nil, nil, ""},
+		{"plain text body", "text/plain; charset=utf-8",
+			"Please call 07400 123456.",
+			[]string{"auto"}, []found{{"(text)", "07400 123456"}}, nil, ""},
+		{"JSON declared as a form is read as JSON", "application/x-www-form-urlencoded",
+			`{"phone":"+447400123456"}`,
+			[]string{"auto"}, []found{{"phone", "+447400123456"}}, nil, policy.MismatchParse},
+		{"JSON declared as a form is refused when the route says so", "application/x-www-form-urlencoded",
+			`{"phone":"+447400123456"}`,
+			[]string{"auto"}, nil, errContentTypeMismatch, policy.MismatchReject},
+		{"a form declared as JSON is not JSON", "application/json",
+			"phone=%2B447400123456",
+			[]string{"auto"}, nil, errAny, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := extract(tt.contentType, []byte(tt.body), tt.fields)
+			got, err := extract(tt.contentType, []byte(tt.body), tt.fields, "GB", tt.mismatch)
 			switch {
 			case tt.wantErr == nil && err != nil:
 				t.Fatalf("error %v", err)
@@ -110,7 +143,7 @@ func FuzzExtract(f *testing.F) {
 	f.Add("text/plain", []byte("[{\"mobile\":\"\\u0030\"}]"))
 	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
 		for _, fields := range [][]string{{"auto"}, {"phone", "user.phone", "contacts[*].phone"}} {
-			got, err := extract(contentType, body, fields)
+			got, err := extract(contentType, body, fields, "US", policy.MismatchParse)
 			if err != nil {
 				if got != nil {
 					t.Fatalf("values %v returned with error %v", got, err)

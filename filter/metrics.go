@@ -2,7 +2,9 @@ package filter
 
 import (
 	"net/http"
+	"time"
 
+	"github.com/phonegate/phonegate/insight"
 	"github.com/phonegate/phonegate/policy"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -16,11 +18,32 @@ type Metrics struct {
 	registry   *prometheus.Registry
 	reloads    *prometheus.CounterVec
 	policyInfo *prometheus.GaugeVec
+	checks     *prometheus.CounterVec
+	latency    prometheus.Histogram
+	numbers    *prometheus.CounterVec
+	errors     *prometheus.CounterVec
 }
 
-func newMetrics() *Metrics {
+func newMetrics(cache *insight.CacheStats) *Metrics {
 	m := &Metrics{
 		registry: prometheus.NewRegistry(),
+		checks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "phonegate_checks_total",
+			Help: "Checks decided, by route, policy, decision (allow, tag, reject: the real decision, enforced or not on dry-run routes) and reason (rule, no_rule, no_number, partial_body, body_too_large, unparsable_body; none for requests no route matched).",
+		}, []string{"route", "policy", "decision", "reason"}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "phonegate_check_duration_seconds",
+			Help:    "Time to answer a check, from the request view to the decision, faults included.",
+			Buckets: prometheus.ExponentialBuckets(10e-6, 2.5, 10), // 10 µs to 38 ms
+		}),
+		numbers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "phonegate_numbers_found_total",
+			Help: "Phone numbers found in request bodies, by route.",
+		}, []string{"route"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "phonegate_check_errors_total",
+			Help: "Checks that failed with a fault of phonegate's (a gRPC error: Envoy's failure_mode_allow decides), by kind: no_policy, unknown_route, rule, canceled, panic.",
+		}, []string{"kind"}),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "phonegate_policy_reload_total",
 			Help: "Policy reloads after a change on disk, by result: success (swapped in) or failure (the last good policy kept).",
@@ -33,7 +56,18 @@ func newMetrics() *Metrics {
 	for _, result := range []string{"success", "failure"} {
 		m.reloads.WithLabelValues(result) // exported at 0 before the first reload
 	}
-	m.registry.MustRegister(m.reloads, m.policyInfo,
+	for _, kind := range []string{faultNoPolicy, faultUnknownRoute, faultRule, faultCanceled, faultPanic} {
+		m.errors.WithLabelValues(kind)
+	}
+	cacheHits := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "phonegate_insight_cache_hits_total",
+		Help: "Insights answered from the LRU cache.",
+	}, func() float64 { return float64(cache.Hits.Load()) })
+	cacheMisses := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "phonegate_insight_cache_misses_total",
+		Help: "Insights computed because the LRU cache did not hold them.",
+	}, func() float64 { return float64(cache.Misses.Load()) })
+	m.registry.MustRegister(m.reloads, m.policyInfo, m.checks, m.latency, m.numbers, m.errors, cacheHits, cacheMisses,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -45,4 +79,21 @@ func (m *Metrics) setPolicy(set *policy.Set) {
 
 func (m *Metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry})
+}
+
+// observe counts one check: its decision, or its fault, and its latency.
+func (m *Metrics) observe(v *verdict, f *fault, took time.Duration) {
+	m.latency.Observe(took.Seconds())
+	switch {
+	case f != nil:
+		m.errors.WithLabelValues(f.kind).Inc()
+	case v.decision == nil:
+		m.checks.WithLabelValues("", "", string(policy.Allow), "").Inc()
+	default:
+		d := v.decision
+		m.checks.WithLabelValues(d.Route, d.Policy, string(d.Action), string(d.Reason)).Inc()
+		if d.Numbers > 0 {
+			m.numbers.WithLabelValues(d.Route).Add(float64(d.Numbers))
+		}
+	}
 }

@@ -34,10 +34,46 @@ const (
 
 // denialBody is the JSON a rejected client reads.
 type denialBody struct {
-	Error   string `json:"error"`
-	Message string `json:"message"`
-	Policy  string `json:"policy"`
-	Field   string `json:"field,omitempty"`
+	Error   string   `json:"error"`
+	Message string   `json:"message"`
+	Policy  string   `json:"policy"`
+	Field   string   `json:"field,omitempty"`
+	Signals *signals `json:"signals,omitempty"` // only when the route sets denial_details
+}
+
+// signals are what the deciding number showed, for a route that tells its
+// clients why (denial_details: true).
+type signals struct {
+	Reason     string   `json:"reason"`
+	Confidence string   `json:"confidence,omitempty"`
+	RiskScore  *int     `json:"risk_score,omitempty"`
+	LineType   string   `json:"line_type,omitempty"`
+	Warnings   []string `json:"warnings,omitempty"`
+}
+
+func (s *signals) of(d *policy.Decision) *signals {
+	s.Reason = string(d.Reason)
+	if d.Number != nil {
+		in := d.Number.Insight
+		s.Confidence, s.LineType, s.RiskScore = string(in.Confidence), string(in.LineType), &in.RiskScore
+		for _, w := range in.Warnings {
+			s.Warnings = append(s.Warnings, w.Risk)
+		}
+	}
+	return s
+}
+
+// denialJSON is the body of a denial.
+func denialJSON(d *policy.Decision, details bool) []byte {
+	body := denialBody{Error: "phone_rejected", Message: d.Message, Policy: d.Policy}
+	if d.Number != nil {
+		body.Field = d.Number.Field
+	}
+	if details {
+		body.Signals = new(signals).of(d)
+	}
+	b, _ := json.Marshal(body) // strings, ints and slices of strings always marshal
+	return b
 }
 
 // okResponse lets the request through. With a decision (a matched route) it
@@ -67,12 +103,8 @@ func okResponse(req *policy.Request, d *policy.Decision, dryRun bool, hashKey []
 }
 
 // deniedResponse rejects the request with the rule's status and a JSON body.
-func deniedResponse(d *policy.Decision, hashKey []byte) *authv3.CheckResponse {
-	body := denialBody{Error: "phone_rejected", Message: d.Message, Policy: d.Policy}
-	if d.Number != nil {
-		body.Field = d.Number.Field
-	}
-	b, _ := json.Marshal(body) // a struct of strings always marshals
+func deniedResponse(d *policy.Decision, details bool, hashKey []byte) *authv3.CheckResponse {
+	b := denialJSON(d, details)
 	return &authv3.CheckResponse{
 		Status: &rpcstatus.Status{Code: int32(codes.PermissionDenied), Message: "phone_rejected"},
 		HttpResponse: &authv3.CheckResponse_DeniedResponse{DeniedResponse: &authv3.DeniedHttpResponse{

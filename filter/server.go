@@ -4,12 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"reflect"
-	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -18,11 +16,9 @@ import (
 	"github.com/phonegate/phonegate/insight"
 	"github.com/phonegate/phonegate/policy"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
-	"google.golang.org/grpc/status"
 )
 
 // AuthorizationService is the gRPC service name Envoy calls, and a name the
@@ -45,6 +41,9 @@ type Options struct {
 	// DrainTimeout bounds how long in-flight checks may take to finish after
 	// shutdown begins; 0 means 10 seconds.
 	DrainTimeout time.Duration
+	// MaxBodyBytes bounds a body, as sent and once inflated; a larger one is
+	// handled as the route handles a body Envoy cut. 0 is DefaultMaxBodyBytes.
+	MaxBodyBytes int
 }
 
 // Server is phonegate's ext_authz server: Envoy's Authorization service, gRPC
@@ -58,6 +57,9 @@ type Server struct {
 	warm    atomic.Bool
 	health  *health.Server
 	metrics *Metrics
+	// cacheStats are shared by every engine the server builds, so the cache
+	// counters never go back when a new policy brings a new engine.
+	cacheStats insight.CacheStats
 }
 
 // snapshot is what one check reads: a policy set and the engine built with
@@ -83,7 +85,8 @@ func New(opts Options) *Server {
 	if opts.DrainTimeout == 0 {
 		opts.DrainTimeout = 10 * time.Second
 	}
-	s := &Server{opts: opts, log: opts.Logger, health: health.NewServer(), metrics: newMetrics()}
+	s := &Server{opts: opts, log: opts.Logger, health: health.NewServer()}
+	s.metrics = newMetrics(&s.cacheStats)
 	s.updateHealth()
 	return s
 }
@@ -97,7 +100,11 @@ func (s *Server) SetPolicy(set *policy.Set) {
 	if cur := s.current.Load(); cur != nil && reflect.DeepEqual(cur.set.Data, set.Data) {
 		next.engine = cur.engine
 	} else {
-		next.engine = insight.New(insight.Options{CacheSize: s.opts.CacheSize, Data: insight.DefaultData().With(set.Data)})
+		next.engine = insight.New(insight.Options{
+			CacheSize: s.opts.CacheSize,
+			Data:      insight.DefaultData().With(set.Data),
+			Stats:     &s.cacheStats,
+		})
 	}
 	s.current.Store(next)
 	s.metrics.setPolicy(set)
@@ -167,78 +174,15 @@ func (s *Server) updateHealth() {
 	s.health.SetServingStatus(AuthorizationService, st)
 }
 
-// Check answers one ext_authz request from Envoy. A decision, reject
-// included, is an OK gRPC reply; only a fault of phonegate's is a gRPC error,
-// so Envoy's failure_mode_allow decides what happens to the request.
-func (s *Server) Check(ctx context.Context, cr *authv3.CheckRequest) (resp *authv3.CheckResponse, err error) {
-	start := time.Now()
-	defer func() {
-		if p := recover(); p != nil {
-			s.log.ErrorContext(ctx, "check panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			resp, err = nil, status.Error(codes.Internal, "phonegate: internal error")
-		}
-	}()
-	if err := ctx.Err(); err != nil {
-		return nil, status.FromContextError(err).Err()
-	}
-	cur := s.current.Load()
-	if cur == nil {
-		return nil, status.Error(codes.Unavailable, "phonegate: no policy loaded yet")
-	}
-	req := requestView(cr, s.opts.XFFTrustedHops)
-	route, err := cur.set.Route(req)
-	if err != nil {
-		s.log.ErrorContext(ctx, "route", "error", err)
-		return nil, status.Error(codes.FailedPrecondition, "phonegate: "+err.Error())
-	}
-	if route == nil {
-		// Not ours to judge: pass it on, but never with client-sent x-phone-* headers.
-		return okResponse(req, nil, false, s.opts.HashKey), nil
-	}
-	d, err := s.decide(req, route, cur.engine)
-	if err != nil {
-		s.log.ErrorContext(ctx, "decide", "route", route.Name, "error", err)
-		return nil, status.Error(codes.Internal, "phonegate: "+err.Error())
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, status.FromContextError(err).Err()
-	}
-	s.logDecision(context.WithoutCancel(ctx), &d, route.DryRun, time.Since(start))
-	if d.Action == policy.Reject && !route.DryRun {
-		return deniedResponse(&d, s.opts.HashKey), nil
-	}
-	return okResponse(req, &d, route.DryRun, s.opts.HashKey), nil
-}
-
-// decide extracts the numbers the route names, scores them and applies the
-// route's policy.
-func (s *Server) decide(req *policy.Request, route *policy.Route, engine *insight.Engine) (policy.Decision, error) {
-	if req.PartialBody {
-		return route.Fallback(policy.ReasonPartialBody), nil
-	}
-	values, err := extract(req.ContentType, req.Body, route.Fields)
-	if err != nil {
-		d := route.Fallback(policy.ReasonUnparsableBody)
-		s.log.Info("unparsable body", "route", route.Name, "content_type", req.ContentType, "error", err)
-		return d, nil
-	}
-	region := regionHint(req, route.Region)
-	numbers := make([]policy.Number, len(values))
-	for i, v := range values {
-		numbers[i] = policy.Number{Field: v.field, Insight: engine.Lookup(v.value, region)}
-	}
-	return route.Decide(req, numbers)
-}
-
 // regionHint resolves a route's region hint for one request: the header or
 // body field it names when that holds a two-letter code, else the fixed one.
-func regionHint(req *policy.Request, h policy.RegionHint) string {
+func regionHint(req *policy.Request, body []byte, h policy.RegionHint) string {
 	var v string
 	switch {
 	case h.Header != "":
 		v = req.Headers[h.Header]
 	case h.Field != "":
-		if found, err := extract(req.ContentType, req.Body, []string{h.Field}); err == nil && len(found) > 0 {
+		if found, err := extract(req.ContentType, body, []string{h.Field}, "", policy.MismatchParse); err == nil && len(found) > 0 {
 			v = found[0].value
 		}
 	}
@@ -249,32 +193,6 @@ func regionHint(req *policy.Request, h policy.RegionHint) string {
 }
 
 func isLetter(b byte) bool { return 'A' <= b && b <= 'Z' }
-
-func (s *Server) logDecision(ctx context.Context, d *policy.Decision, dryRun bool, took time.Duration) {
-	attrs := []slog.Attr{
-		slog.String("route", d.Route),
-		slog.String("policy", d.Policy),
-		slog.String("decision", string(d.Action)),
-		slog.String("reason", string(d.Reason)),
-		slog.Int("numbers", d.Numbers),
-		slog.Float64("latency_ms", float64(took.Microseconds())/1000),
-	}
-	if d.Rule != "" {
-		attrs = append(attrs, slog.String("rule", d.Rule))
-	}
-	if dryRun {
-		attrs = append(attrs, slog.Bool("dry_run", true), slog.String("enforced", string(enforced(d.Action, dryRun))))
-	}
-	if n := d.Number; n != nil {
-		attrs = append(attrs,
-			slog.String("field", n.Field),
-			slog.String("number_hash", numberHash(s.opts.HashKey, n.Insight.E164, n.Insight.Input)),
-			slog.String("confidence", string(n.Insight.Confidence)),
-			slog.Int("risk_score", n.Insight.RiskScore),
-		)
-	}
-	s.log.LogAttrs(ctx, slog.LevelInfo, "check", attrs...)
-}
 
 // Serve answers gRPC on grpcLis and HTTP on httpLis until ctx is done, then
 // drains: health turns NOT_SERVING, in-flight checks finish (within

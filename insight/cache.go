@@ -9,12 +9,22 @@ import (
 // cache is a bounded LRU of insights keyed by normalised input and region hint.
 // golang-lru's Cache locks internally, so it is safe for concurrent use.
 type cache struct {
-	lru          *lru.Cache[cacheKey, *Insight] // nil when caching is disabled
-	hits, misses atomic.Uint64
+	lru   *lru.Cache[cacheKey, *Insight] // nil when caching is disabled
+	stats *CacheStats
 }
 
-func newCache(size int) *cache {
-	c := &cache{}
+// CacheStats count cache hits and misses. Several engines may share one (a
+// server builds a new engine when the policy's data changes), so the counts
+// only ever grow, as Prometheus counters must.
+type CacheStats struct {
+	Hits, Misses atomic.Uint64
+}
+
+func newCache(size int, stats *CacheStats) *cache {
+	if stats == nil {
+		stats = &CacheStats{}
+	}
+	c := &cache{stats: stats}
 	if size > 0 {
 		// lru.New fails only for a size <= 0, excluded above.
 		c.lru, _ = lru.New[cacheKey, *Insight](size)
@@ -28,11 +38,11 @@ type cacheKey struct{ input, region string }
 func (c *cache) get(key cacheKey) (*Insight, bool) {
 	if c.lru != nil {
 		if in, ok := c.lru.Get(key); ok {
-			c.hits.Add(1)
+			c.stats.Hits.Add(1)
 			return in, true
 		}
 	}
-	c.misses.Add(1)
+	c.stats.Misses.Add(1)
 	return nil, false
 }
 
@@ -42,4 +52,4 @@ func (c *cache) add(key cacheKey, in *Insight) {
 	}
 }
 
-func (c *cache) stats() (hits, misses uint64) { return c.hits.Load(), c.misses.Load() }
+

@@ -30,6 +30,8 @@ type Options struct {
 	// Data are the tables the pipeline reads; nil means [DefaultData]. Use
 	// DefaultData().With(extra) to extend them.
 	Data *Data
+	// Stats receives the cache's hits and misses; nil keeps them per engine.
+	Stats *CacheStats
 }
 
 // Engine scores numbers. It is safe for concurrent use.
@@ -52,7 +54,7 @@ func New(opts Options) *Engine {
 	if data == nil {
 		data = DefaultData()
 	}
-	return &Engine{cache: newCache(size), tables: compileData(data)}
+	return &Engine{cache: newCache(size, opts.Stats), tables: compileData(data)}
 }
 
 // Warm loads libphonenumber's metadata, carrier, geocoding and time-zone data
@@ -74,7 +76,9 @@ func (e *Engine) Warm() {
 }
 
 // CacheStats reports cache hits and misses since the engine started.
-func (e *Engine) CacheStats() (hits, misses uint64) { return e.cache.stats() }
+func (e *Engine) CacheStats() (hits, misses uint64) {
+	return e.cache.stats.Hits.Load(), e.cache.stats.Misses.Load()
+}
 
 // Lookup returns the insight for input, a number as a user wrote it. region is
 // an ISO 3166-1 alpha-2 hint used when the input has no country code ("" for

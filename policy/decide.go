@@ -23,6 +23,7 @@ const (
 	ReasonNoNumber       Reason = "no_number"       // the body held no number
 	ReasonPartialBody    Reason = "partial_body"    // Envoy cut the body
 	ReasonUnparsableBody Reason = "unparsable_body" // the body is not what it claims
+	ReasonBodyTooLarge   Reason = "body_too_large"  // over the size limit, as sent or inflated
 )
 
 // Decision is the verdict on one request.
@@ -48,6 +49,9 @@ func (r *Route) Fallback(reason Reason) Decision {
 	switch reason {
 	case ReasonPartialBody:
 		d.Action, d.Message = r.OnPartialBody, "the request body was cut before phonegate could read every phone number"
+	case ReasonBodyTooLarge:
+		// A body too large to read is one phonegate cannot see whole: as cut.
+		d.Action, d.Message = r.OnPartialBody, "the request body is too large for phonegate to read every phone number"
 	case ReasonUnparsableBody:
 		d.Action, d.Message = r.OnUnparsableBody, "the request body could not be parsed as its content type says"
 	default:

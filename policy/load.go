@@ -209,18 +209,23 @@ func (p *parser) compileRoute(rd routeDoc, policies map[string]*Policy) *Route {
 		return nil
 	}
 	r := &Route{
-		Name:             rd.name,
-		Match:            rd.match,
-		Fields:           rd.fields,
-		Region:           rd.region,
-		Policy:           pol,
-		DryRun:           rd.dryRun,
-		OnNoNumber:       orDefault(rd.onNoNumber, Allow),
-		OnPartialBody:    orDefault(rd.onPartialBody, Reject),
-		OnUnparsableBody: orDefault(rd.onUnparsableBody, Reject),
+		Name:                rd.name,
+		Match:               rd.match,
+		Fields:              rd.fields,
+		Region:              rd.region,
+		Policy:              pol,
+		DryRun:              rd.dryRun,
+		DenialDetails:       rd.denialDetails,
+		ContentTypeMismatch: rd.mismatch,
+		OnNoNumber:          orDefault(rd.onNoNumber, Allow),
+		OnPartialBody:       orDefault(rd.onPartialBody, Reject),
+		OnUnparsableBody:    orDefault(rd.onUnparsableBody, Reject),
 	}
 	if len(r.Fields) == 0 {
 		r.Fields = []string{"auto"}
+	}
+	if r.ContentTypeMismatch == "" {
+		r.ContentTypeMismatch = MismatchParse
 	}
 	return r
 }

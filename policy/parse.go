@@ -29,7 +29,8 @@ type routeDoc struct {
 	match                                       Match
 	fields                                      []string
 	region                                      RegionHint
-	dryRun                                      bool
+	dryRun, denialDetails                       bool
+	mismatch                                    Mismatch
 	onNoNumber, onPartialBody, onUnparsableBody Action
 	policyNode                                  *yaml.Node
 }
@@ -114,7 +115,8 @@ func (p *parser) yamlError(err error) {
 
 func (p *parser) route(n *yaml.Node) routeDoc {
 	r := routeDoc{node: n}
-	keys := []string{"name", "match", "fields", "region", "policy", "dry_run", "on_no_number", "on_partial_body", "on_unparsable_body"}
+	keys := []string{"name", "match", "fields", "region", "policy", "dry_run", "denial_details",
+		"content_type_mismatch", "on_no_number", "on_partial_body", "on_unparsable_body"}
 	p.mapping(n, "route", keys, func(key string, v *yaml.Node) {
 		switch key {
 		case "name":
@@ -132,6 +134,15 @@ func (p *parser) route(n *yaml.Node) routeDoc {
 			r.policy, r.policyNode = p.str(v), v
 		case "dry_run":
 			r.dryRun = p.bool(v)
+		case "denial_details":
+			r.denialDetails = p.bool(v)
+		case "content_type_mismatch":
+			switch m := Mismatch(p.str(v)); m {
+			case MismatchParse, MismatchReject:
+				r.mismatch = m
+			default:
+				p.errorf(v, "content_type_mismatch %q: want parse or reject", m)
+			}
 		case "on_no_number":
 			r.onNoNumber = p.action(v)
 		case "on_partial_body":

@@ -58,12 +58,27 @@ type Route struct {
 	// DryRun computes and reports the real decision but always lets the
 	// request through.
 	DryRun bool
+	// DenialDetails adds the deciding number's signals (confidence, risk
+	// score, line type, warning codes) to a denial's JSON body.
+	DenialDetails bool
+	// ContentTypeMismatch is what to do with a body that is JSON while its
+	// content type says a form: parse it as what it is, or reject it.
+	ContentTypeMismatch Mismatch
 	// What to do when the body holds no number, was cut by Envoy, or cannot be
 	// parsed as the content type it claims.
 	OnNoNumber       Action
 	OnPartialBody    Action
 	OnUnparsableBody Action
 }
+
+// Mismatch is a route's answer to a body whose content type lies.
+type Mismatch string
+
+// The answers to a content-type mismatch.
+const (
+	MismatchParse  Mismatch = "parse"  // read the body as what it is (the default)
+	MismatchReject Mismatch = "reject" // treat it as unparsable
+)
 
 // Match selects requests by path, method and host. Empty parts match
 // anything.
