@@ -1,6 +1,8 @@
 package filter
 
 import (
+	"bytes"
+	"compress/gzip"
 	"errors"
 
 	"github.com/phonegate/phonegate/policy"
@@ -163,6 +165,36 @@ func FuzzExtract(f *testing.F) {
 					t.Fatalf("value %q longer than the body", v.value)
 				}
 			}
+		}
+	})
+}
+
+// FuzzDecodeBody: any bytes under any content-encoding inflate to at most the
+// limit or fail with an error; nothing panics, and identity passes through.
+func FuzzDecodeBody(f *testing.F) {
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(`{"phone":"+447400123456"}`))
+	zw.Close()
+	f.Add("gzip", gz.Bytes())
+	f.Add("deflate", []byte{0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01}) // empty zlib stream
+	f.Add("identity", []byte("phone=1"))
+	f.Add("GZIP ", []byte{0x1f, 0x8b}) // a truncated header
+	f.Fuzz(func(t *testing.T, encoding string, body []byte) {
+		const limit = 1024
+		req := &policy.Request{Headers: map[string]string{"content-encoding": encoding}, Body: body}
+		out, err := decodeBody(req, limit)
+		if err != nil {
+			if out != nil {
+				t.Fatal("output with an error")
+			}
+			return
+		}
+		if len(out) > limit {
+			t.Fatalf("%d bytes out, limit %d", len(out), limit)
+		}
+		if enc := strings.ToLower(strings.TrimSpace(encoding)); (enc == "" || enc == "identity") && !bytes.Equal(out, body) {
+			t.Fatal("identity changed the body")
 		}
 	})
 }

@@ -7,7 +7,8 @@ import (
 
 // HTTPHandler serves the HTTP port: /healthz (the process is alive), /readyz
 // (a policy is loaded, the engine warm, and not draining; with the policy's
-// hash) and /metrics (Prometheus).
+// hash), /metrics (Prometheus), /v1/insight (what phonegate makes of a
+// number) and, under /authz, Envoy's HTTP ext_authz mode.
 func (s *Server) HTTPHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -15,6 +16,10 @@ func (s *Server) HTTPHandler() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", s.serveReadyz)
 	mux.Handle("GET /metrics", s.metrics.handler())
+	mux.HandleFunc("GET /v1/insight", s.serveInsight)
+	prefix := s.authzPrefix()
+	mux.HandleFunc(prefix+"/", s.serveHTTPAuthz)
+	mux.HandleFunc(prefix, s.serveHTTPAuthz)
 	return mux
 }
 
@@ -40,4 +45,22 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	json.NewEncoder(w).Encode(v)
+}
+
+// serveInsight answers GET /v1/insight?number=&region=: the insight of one
+// number, as `phonegate lookup` prints it, for "why was my number flagged?".
+// It uses the engine of the policy being served, so its data tables apply.
+func (s *Server) serveInsight(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	number := q.Get("number")
+	if number == "" {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "missing_number", "message": "give the number as ?number=+447400123456 (and &region=GB for a national one)"})
+		return
+	}
+	cur := s.current.Load()
+	if cur == nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "not_ready", "message": "no policy loaded yet"})
+		return
+	}
+	writeJSON(w, http.StatusOK, cur.engine.Lookup(number, q.Get("region")))
 }

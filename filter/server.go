@@ -44,6 +44,9 @@ type Options struct {
 	// MaxBodyBytes bounds a body, as sent and once inflated; a larger one is
 	// handled as the route handles a body Envoy cut. 0 is DefaultMaxBodyBytes.
 	MaxBodyBytes int
+	// HTTPAuthzPrefix is the path under which the HTTP port answers Envoy's
+	// HTTP ext_authz mode; "" is DefaultHTTPAuthzPrefix.
+	HTTPAuthzPrefix string
 }
 
 // Server is phonegate's ext_authz server: Envoy's Authorization service, gRPC

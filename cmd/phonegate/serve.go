@@ -21,6 +21,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	cacheSize := fs.Int("cache-size", insight.DefaultCacheSize, "insights kept in the LRU cache (negative disables it)")
 	xffHops := fs.Int("xff-trusted-hops", 0, "proxies in front of Envoy trusted to append to x-forwarded-for")
 	drain := fs.Duration("drain-timeout", 10*time.Second, "how long in-flight checks may finish after SIGTERM")
+	maxBody := fs.Int("max-body-bytes", filter.DefaultMaxBodyBytes, "largest body read, as sent and once inflated; larger ones are handled as the route's on_partial_body says")
+	authzPrefix := fs.String("http-authz-prefix", filter.DefaultHTTPAuthzPrefix, "path prefix of the HTTP ext_authz mode on the HTTP port")
 	debounce := fs.Duration("reload-debounce", policy.DefaultDebounce, "how long to wait after a policy change before reloading")
 	logFormat := fs.String("log-format", "json", "log format: json or text")
 	rest, err := parseFlags(fs, args)
@@ -66,7 +68,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		grpcLis.Close()
 		return err
 	}
-	srv := filter.New(filter.Options{CacheSize: *cacheSize, XFFTrustedHops: *xffHops, Logger: log, DrainTimeout: *drain})
+	srv := filter.New(filter.Options{
+		CacheSize:       *cacheSize,
+		XFFTrustedHops:  *xffHops,
+		Logger:          log,
+		DrainTimeout:    *drain,
+		MaxBodyBytes:    *maxBody,
+		HTTPAuthzPrefix: *authzPrefix,
+	})
 	srv.SetPolicy(set)
 	log.Info("policy loaded", "source", set.Source, "hash", set.Hash, "routes", len(set.Routes))
 	go func() {

@@ -1,0 +1,101 @@
+package filter
+
+import (
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/phonegate/phonegate/policy"
+)
+
+// DefaultHTTPAuthzPrefix is where the HTTP ext_authz mode listens on the HTTP
+// port: Envoy's http_service (and Istio's envoyExtAuthzHttp) sends the
+// original request there with this path_prefix in front of its path.
+const DefaultHTTPAuthzPrefix = "/authz"
+
+// headersToRemove is the response header that asks Envoy's HTTP ext_authz
+// filter to remove request headers before it forwards the request.
+const headersToRemove = "x-envoy-auth-headers-to-remove"
+
+// serveHTTPAuthz answers Envoy's HTTP ext_authz mode with the same decisions
+// as Check: 200 with the x-phone-* headers (and x-envoy-auth-headers-to-remove
+// naming the client's own x-phone-* headers) to let the request through, or
+// the denial's status, content type and JSON body. Envoy forwards any other
+// answer to the client, so a fault of phonegate's is a 503 with a JSON body:
+// the request is refused, never let through unjudged.
+//
+// Envoy sends only the headers its allowed_headers lets through: allow
+// content-type, content-encoding, x-forwarded-for, x-envoy-auth-partial-body
+// and the prefix x-phone- so that phonegate sees what it must judge and clean.
+func (s *Server) serveHTTPAuthz(w http.ResponseWriter, r *http.Request) {
+	v, f := s.check(r.Context(), func() *policy.Request { return s.httpRequestView(r) })
+	h := w.Header()
+	if f != nil {
+		h.Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, `{"error":"phonegate_unavailable","message":"the phone check could not be made"}`)
+		return
+	}
+	if v.rejected() {
+		h.Set("Content-Type", "application/json")
+		w.WriteHeader(v.decision.Status)
+		w.Write(denialJSON(v.decision, v.route.DenialDetails))
+		return
+	}
+	ours := map[string]bool{}
+	if v.decision != nil {
+		for _, kv := range upstreamHeaders(v.decision, v.route.DryRun) {
+			h.Set(kv[0], kv[1])
+			ours[kv[0]] = true
+		}
+	}
+	if spoofed := spoofedHeaders(v.req.Headers, ours); len(spoofed) > 0 {
+		h.Set(headersToRemove, strings.Join(spoofed, ","))
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// httpRequestView builds the request view from what Envoy's HTTP ext_authz
+// filter sent: the original method, the original path behind the prefix, the
+// allowed headers, and the buffered body (bounded by MaxBodyBytes; a larger
+// one is marked so the route's on_partial_body applies).
+func (s *Server) httpRequestView(r *http.Request) *policy.Request {
+	headers := make(map[string]string, len(r.Header))
+	for name, values := range r.Header {
+		headers[strings.ToLower(name)] = strings.Join(values, ",")
+	}
+	max := s.opts.MaxBodyBytes
+	if max <= 0 {
+		max = DefaultMaxBodyBytes
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, int64(max)))
+	partial := strings.EqualFold(headers[partialBodyHeader], "true")
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		partial = true // over the limit: judged as a body Envoy cut
+	}
+	path := strings.TrimPrefix(r.URL.Path, s.authzPrefix())
+	if path == "" {
+		path = "/"
+	}
+	source, _, _ := net.SplitHostPort(r.RemoteAddr)
+	return &policy.Request{
+		Method:      r.Method,
+		Path:        path,
+		Host:        strings.ToLower(r.Host),
+		Headers:     headers,
+		ContentType: headers["content-type"],
+		Body:        body,
+		PartialBody: partial,
+		ClientIP:    clientIP(headers, source, s.opts.XFFTrustedHops),
+	}
+}
+
+func (s *Server) authzPrefix() string {
+	if s.opts.HTTPAuthzPrefix == "" {
+		return DefaultHTTPAuthzPrefix
+	}
+	return strings.TrimSuffix(s.opts.HTTPAuthzPrefix, "/")
+}
