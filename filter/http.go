@@ -3,6 +3,7 @@ package filter
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/pprof"
 )
 
 // HTTPHandler serves the HTTP port: /healthz (the process is alive), /readyz
@@ -20,6 +21,12 @@ func (s *Server) HTTPHandler() http.Handler {
 	prefix := s.authzPrefix()
 	mux.HandleFunc(prefix+"/", s.serveHTTPAuthz)
 	mux.HandleFunc(prefix, s.serveHTTPAuthz)
+	if s.opts.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	return mux
 }
 

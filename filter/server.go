@@ -47,6 +47,8 @@ type Options struct {
 	// HTTPAuthzPrefix is the path under which the HTTP port answers Envoy's
 	// HTTP ext_authz mode; "" is DefaultHTTPAuthzPrefix.
 	HTTPAuthzPrefix string
+	// Pprof serves Go's /debug/pprof/ handlers on the HTTP port.
+	Pprof bool
 }
 
 // Server is phonegate's ext_authz server: Envoy's Authorization service, gRPC

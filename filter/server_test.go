@@ -39,15 +39,16 @@ routes:
 
 // running is a phonegate server on loopback and a gRPC client connected to it.
 type running struct {
-	srv    *Server
-	auth   authv3.AuthorizationClient
-	health healthpb.HealthClient
-	http   string // base URL of the HTTP port
-	stop   func() error
+	srv      *Server
+	auth     authv3.AuthorizationClient
+	health   healthpb.HealthClient
+	http     string // base URL of the HTTP port
+	grpcAddr string
+	stop     func() error
 }
 
 // start serves set on 127.0.0.1 ports chosen by the kernel, warm and ready.
-func start(t *testing.T, set *policy.Set) *running {
+func start(t testing.TB, set *policy.Set) *running {
 	t.Helper()
 	srv := New(Options{})
 	if set != nil {
@@ -57,7 +58,7 @@ func start(t *testing.T, set *policy.Set) *running {
 	return serveOn(t, srv)
 }
 
-func serveOn(t *testing.T, srv *Server) *running {
+func serveOn(t testing.TB, srv *Server) *running {
 	t.Helper()
 	grpcLis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -75,10 +76,11 @@ func serveOn(t *testing.T, srv *Server) *running {
 		t.Fatal(err)
 	}
 	r := &running{
-		srv:    srv,
-		auth:   authv3.NewAuthorizationClient(conn),
-		health: healthpb.NewHealthClient(conn),
-		http:   "http://" + httpLis.Addr().String(),
+		srv:      srv,
+		auth:     authv3.NewAuthorizationClient(conn),
+		health:   healthpb.NewHealthClient(conn),
+		http:     "http://" + httpLis.Addr().String(),
+		grpcAddr: grpcLis.Addr().String(),
 	}
 	// stop cancels Serve once and returns what it returned, to every caller.
 	r.stop = sync.OnceValue(func() error {
@@ -94,7 +96,7 @@ func serveOn(t *testing.T, srv *Server) *running {
 	return r
 }
 
-func mustCompile(t *testing.T, yaml string) *policy.Set {
+func mustCompile(t testing.TB, yaml string) *policy.Set {
 	t.Helper()
 	set, err := policy.Compile(policy.Source{Name: "test.yaml", Data: []byte(yaml)})
 	if err != nil {

@@ -23,6 +23,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	drain := fs.Duration("drain-timeout", 10*time.Second, "how long in-flight checks may finish after SIGTERM")
 	maxBody := fs.Int("max-body-bytes", filter.DefaultMaxBodyBytes, "largest body read, as sent and once inflated; larger ones are handled as the route's on_partial_body says")
 	authzPrefix := fs.String("http-authz-prefix", filter.DefaultHTTPAuthzPrefix, "path prefix of the HTTP ext_authz mode on the HTTP port")
+	pprofOn := fs.Bool("pprof", false, "serve Go's /debug/pprof/ profiles on the HTTP port (for diagnosis; do not expose)")
 	debounce := fs.Duration("reload-debounce", policy.DefaultDebounce, "how long to wait after a policy change before reloading")
 	logFormat := fs.String("log-format", "json", "log format: json or text")
 	rest, err := parseFlags(fs, args)
@@ -75,6 +76,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		DrainTimeout:    *drain,
 		MaxBodyBytes:    *maxBody,
 		HTTPAuthzPrefix: *authzPrefix,
+		Pprof:           *pprofOn,
 	})
 	srv.SetPolicy(set)
 	log.Info("policy loaded", "source", set.Source, "hash", set.Hash, "routes", len(set.Routes))
