@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"time"
 
 	"github.com/phonegate/phonegate/filter"
@@ -77,6 +78,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		MaxBodyBytes:    *maxBody,
 		HTTPAuthzPrefix: *authzPrefix,
 		Pprof:           *pprofOn,
+		HashKey:         hashKey(),
 	})
 	srv.SetPolicy(set)
 	log.Info("policy loaded", "source", set.Source, "hash", set.Hash, "routes", len(set.Routes))
@@ -96,4 +98,13 @@ func loadPolicy(path string) (*policy.Set, error) {
 		return policy.Default()
 	}
 	return policy.Load(path)
+}
+
+// hashKey is the key of the number hash in logs, from PHONEGATE_HASH_KEY; nil
+// lets the server pick a random one for the life of the process.
+func hashKey() []byte {
+	if k := os.Getenv("PHONEGATE_HASH_KEY"); k != "" {
+		return []byte(k)
+	}
+	return nil
 }
