@@ -51,5 +51,3 @@ func (c *cache) add(key cacheKey, in *Insight) {
 		c.lru.Add(key, in)
 	}
 }
-
-
