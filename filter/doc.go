@@ -31,8 +31,16 @@
 // # Serving
 //
 // [Server.Serve] runs the gRPC server (Authorization, grpc.health.v1 and
-// reflection) and the HTTP server (/healthz, /readyz). Health is NOT_SERVING
-// until a policy is loaded and the engine is warm, and again while draining.
+// reflection) and the HTTP server: /healthz, /readyz, /metrics (Prometheus),
+// /v1/insight, and Envoy's HTTP ext_authz mode under /authz, which answers
+// with the same decisions as Check. Health is NOT_SERVING until a policy is
+// loaded and the engine is warm, and again while draining.
+//
+// One file per concern: request.go (CheckRequest -> request view), body.go
+// (content-encoding and size), extract.go (numbers out of JSON, forms,
+// multipart and free text), check.go (the check every transport shares),
+// response.go (decision -> CheckResponse), httpauthz.go (the HTTP mode),
+// metrics.go, server.go (lifecycle, policy swaps, health).
 //
 // This package is the only one that imports go-control-plane; it knows nothing
 // of YAML or of how numbers are scored.

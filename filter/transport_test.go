@@ -68,6 +68,14 @@ routes:
 			nil, want{status: 403, reason: "unparsable_body"}},
 		{"free text", "/signup", "text/plain", "call me: +44 56 1234 5678",
 			nil, want{reason: "rule", e164: "+445612345678"}},
+		{"too many numbers in one body", "/signup", "application/json",
+			`{"phone":[` + strings.TrimSuffix(strings.Repeat(`"+447400123456",`, 17), ",") + `]}`,
+			nil, want{status: 403, reason: "unparsable_body"}},
+		{"nesting past the depth limit", "/signup", "application/json",
+			strings.Repeat(`{"a":`, 40) + `{"phone":"+447400123456"}` + strings.Repeat("}", 40),
+			nil, want{status: 403, reason: "unparsable_body"}},
+		{"malformed JSON", "/signup", "application/json", `{"phone": "+44 7400 123456",}`,
+			nil, want{status: 403, reason: "unparsable_body"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			resp, err := r.auth.Check(ctx, envoyCheck("POST", tt.path, tt.contentType, tt.body, tt.headers))
