@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"runtime/debug"
 	"time"
 
@@ -21,6 +22,7 @@ type verdict struct {
 	req      *policy.Request
 	decision *policy.Decision // nil when no route matched: pass, headers cleaned
 	route    *policy.Route
+	hash     string // keyed hash of the deciding number, for logs and metadata
 }
 
 // rejected reports whether the verdict denies the request (a dry-run route
@@ -57,10 +59,10 @@ func (s *Server) Check(ctx context.Context, cr *authv3.CheckRequest) (*authv3.Ch
 		return nil, status.Error(f.code, "phonegate: "+f.err.Error())
 	}
 	if v.rejected() {
-		return deniedResponse(v.decision, v.route.DenialDetails, s.opts.HashKey), nil
+		return deniedResponse(v.decision, v.route.DenialDetails, v.hash), nil
 	}
 	dryRun := v.route != nil && v.route.DryRun
-	return okResponse(v.req, v.decision, dryRun, s.opts.HashKey), nil
+	return okResponse(v.req, v.decision, dryRun, v.hash), nil
 }
 
 // check runs one request through the current policy: route, extraction,
@@ -101,7 +103,10 @@ func (s *Server) check(ctx context.Context, view func() *policy.Request) (v verd
 		return verdict{}, &fault{faultCanceled, status.FromContextError(err).Code(), err}
 	}
 	v.decision = &d
-	s.logDecision(context.WithoutCancel(ctx), &d, route.DryRun, time.Since(start))
+	if n := d.Number; n != nil {
+		v.hash = numberHash(s.opts.HashKey, n.Insight.E164, n.Insight.Input)
+	}
+	s.logDecision(context.WithoutCancel(ctx), &v, time.Since(start))
 	return v, nil
 }
 
@@ -126,14 +131,29 @@ func (s *Server) decide(req *policy.Request, route *policy.Route, engine *insigh
 		s.log.Info("unparsable body", "route", route.Name, "content_type", req.ContentType, "error", err)
 		return route.Fallback(policy.ReasonUnparsableBody), nil
 	}
+	// The number's facts come from the cache; the client's address and the
+	// number's velocity are this request's, added on top.
+	addr, _ := netip.ParseAddr(req.ClientIP)
+	now := time.Now()
+	seen := make(map[string]*insight.Velocity, len(values)) // a number twice in a body is one sighting
 	numbers := make([]policy.Number, len(values))
 	for i, v := range values {
-		numbers[i] = policy.Number{Field: v.field, Insight: engine.Lookup(v.value, region)}
+		base := engine.Lookup(v.value, region)
+		var vel *insight.Velocity
+		if base.E164 != "" {
+			if vel = seen[base.E164]; vel == nil {
+				o := s.velocity.Observe(base.E164, addr, now)
+				vel = &o
+				seen[base.E164] = vel
+			}
+		}
+		numbers[i] = policy.Number{Field: v.field, Insight: engine.ForRequest(base, addr, vel)}
 	}
 	return route.Decide(req, numbers)
 }
 
-func (s *Server) logDecision(ctx context.Context, d *policy.Decision, dryRun bool, took time.Duration) {
+func (s *Server) logDecision(ctx context.Context, v *verdict, took time.Duration) {
+	d, dryRun := v.decision, v.route.DryRun
 	attrs := []slog.Attr{
 		slog.String("route", d.Route),
 		slog.String("policy", d.Policy),
@@ -151,7 +171,7 @@ func (s *Server) logDecision(ctx context.Context, d *policy.Decision, dryRun boo
 	if n := d.Number; n != nil {
 		attrs = append(attrs,
 			slog.String("field", n.Field),
-			slog.String("number_hash", numberHash(s.opts.HashKey, n.Insight.E164, n.Insight.Input)),
+			slog.String("number_hash", v.hash),
 			slog.String("confidence", string(n.Insight.Confidence)),
 			slog.Int("risk_score", n.Insight.RiskScore),
 		)

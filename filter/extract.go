@@ -2,7 +2,6 @@ package filter
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/nyaruka/phonenumbers/v2"
 	"github.com/phonegate/phonegate/policy"
 )
@@ -186,23 +186,41 @@ func phoneLikeKey(key string) bool {
 	return false
 }
 
-// extractJSON walks the body token by token, so duplicate keys are all seen
-// (a map would keep only the last and let a body hide a bad number behind a
-// good one). Strings and numbers under a wanted path are read; true, false and
-// null are not numbers and are skipped.
+// extractJSON walks the body token by token (jsontext, the streaming layer
+// of the Go team's JSON v2), so duplicate keys are all seen: a map would keep
+// only the last and let a body hide a bad number behind a good one. Strings
+// and numbers under a wanted path are read; true, false and null are not
+// numbers and are skipped. Paths are only built for values that need one.
 func extractJSON(body []byte, m *fieldMatcher) (out []found, texts []string, err error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	// Each frame is one open object or array: its path, and for objects the
-	// key whose value comes next.
+	dec := jsontext.NewDecoder(bytes.NewReader(body),
+		jsontext.AllowDuplicateNames(true), // every value counts: see above
+		jsontext.AllowInvalidUTF8(true))    // judge the number, not the encoding
+	// Each frame is one open object or array.
 	type frame struct {
-		path, key string
-		inObject  bool
-		wantKey   bool
+		seg      string // its segment in its parent's path: a key, "[*]", or "" at the top
+		key      string // objects: the key whose value comes next; arrays: the array's own key
+		inObject bool
+		wantKey  bool
 	}
 	var stack []frame
+	// pathOf is the path of a value whose own segment is last.
+	pathOf := func(last string) string {
+		var b strings.Builder
+		for _, f := range append(stack[1:len(stack):len(stack)], frame{seg: last}) {
+			switch {
+			case f.seg == "[*]":
+				b.WriteString("[*]")
+			case b.Len() > 0:
+				b.WriteByte('.')
+				b.WriteString(f.seg)
+			default:
+				b.WriteString(f.seg)
+			}
+		}
+		return b.String()
+	}
 	for {
-		tok, err := dec.Token()
+		tok, err := dec.ReadToken()
 		if err == io.EOF {
 			if len(stack) > 0 {
 				return nil, nil, errors.New("JSON body ends inside a value")
@@ -212,64 +230,54 @@ func extractJSON(body []byte, m *fieldMatcher) (out []found, texts []string, err
 		if err != nil {
 			return nil, nil, fmt.Errorf("JSON body: %w", err)
 		}
-		// The path and key of the value this token starts.
-		var path, key string
+		kind := tok.Kind()
+		// The segment and key of the value this token starts.
+		var seg, key string
 		if n := len(stack); n > 0 {
 			top := &stack[n-1]
 			if top.inObject && top.wantKey {
-				if d, ok := tok.(json.Delim); ok && d == '}' {
+				if kind == '}' {
 					stack = stack[:n-1]
 					continue
 				}
-				top.key, top.wantKey = tok.(string), false
+				top.key, top.wantKey = tok.String(), false
 				continue
 			}
 			if top.inObject {
-				key = top.key
-				path = joinPath(top.path, key)
+				seg, key = top.key, top.key
 				top.wantKey = true
 			} else {
 				// An array's elements take the array's own key, so
 				// "phones": ["+1...", "+44..."] is read under auto.
-				key = top.key
-				path = top.path + "[*]"
+				seg, key = "[*]", top.key
 			}
 		}
-		switch t := tok.(type) {
-		case json.Delim:
-			switch t {
-			case '{', '[':
-				if len(stack) >= maxJSONDepth {
-					return nil, nil, errTooDeep
-				}
-				stack = append(stack, frame{path: path, key: key, inObject: t == '{', wantKey: t == '{'})
-			case ']':
-				stack = stack[:len(stack)-1]
-				// The enclosing object's next token is a key again: already set.
+		switch kind {
+		case '{', '[':
+			if len(stack) >= maxJSONDepth {
+				return nil, nil, errTooDeep
 			}
-		case string:
-			if m.wants(path, key) {
-				if out = append(out, found{path, t}); len(out) > maxNumbersPerBody {
+			stack = append(stack, frame{seg: seg, key: key, inObject: kind == '{', wantKey: kind == '{'})
+		case ']':
+			stack = stack[:len(stack)-1]
+		case '"', '0':
+			if len(stack) == 0 {
+				continue // a bare scalar body has no field
+			}
+			byKey := m.auto && phoneLikeKey(key)
+			var path string
+			if byKey || len(m.paths) > 0 {
+				path = pathOf(seg)
+			}
+			if byKey || slices.Contains(m.paths, path) {
+				if out = append(out, found{path, tok.String()}); len(out) > maxNumbersPerBody {
 					return nil, nil, errTooManyNumbers
 				}
-			} else if m.auto {
-				texts = append(texts, t)
-			}
-		case json.Number:
-			if m.wants(path, key) {
-				if out = append(out, found{path, t.String()}); len(out) > maxNumbersPerBody {
-					return nil, nil, errTooManyNumbers
-				}
+			} else if m.auto && kind == '"' {
+				texts = append(texts, tok.String())
 			}
 		}
 	}
-}
-
-func joinPath(parent, key string) string {
-	if parent == "" {
-		return key
-	}
-	return parent + "." + key
 }
 
 // extractForm reads an application/x-www-form-urlencoded body; every value of

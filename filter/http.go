@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
+	"strconv"
 )
 
 // HTTPHandler serves the HTTP port: /healthz (the process is alive), /readyz
@@ -54,7 +56,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-// serveInsight answers GET /v1/insight?number=&region=: the insight of one
+// serveInsight answers GET /v1/insight?number=&region=&ip=: the insight of one
 // number, as `phonegate lookup` prints it, for "why was my number flagged?".
 // It uses the engine of the policy being served, so its data tables apply.
 func (s *Server) serveInsight(w http.ResponseWriter, r *http.Request) {
@@ -69,5 +71,14 @@ func (s *Server) serveInsight(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "not_ready", "message": "no policy loaded yet"})
 		return
 	}
-	writeJSON(w, http.StatusOK, cur.engine.Lookup(number, q.Get("region")))
+	in := cur.engine.Lookup(number, q.Get("region"))
+	if ip := q.Get("ip"); ip != "" {
+		addr, err := netip.ParseAddr(ip)
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "bad_ip", "message": "ip " + strconv.Quote(ip) + " is not an IP address"})
+			return
+		}
+		in = cur.engine.ForRequest(in, addr, nil) // a question, not a sighting: velocity untouched
+	}
+	writeJSON(w, http.StatusOK, in)
 }

@@ -79,7 +79,7 @@ func denialJSON(d *policy.Decision, details bool) []byte {
 // okResponse lets the request through. With a decision (a matched route) it
 // sets the x-phone-* headers; in every case it removes client-sent x-phone-*
 // headers that it does not overwrite itself.
-func okResponse(req *policy.Request, d *policy.Decision, dryRun bool, hashKey []byte) *authv3.CheckResponse {
+func okResponse(req *policy.Request, d *policy.Decision, dryRun bool, hash string) *authv3.CheckResponse {
 	var set []*corev3.HeaderValueOption
 	ours := map[string]bool{}
 	if d != nil {
@@ -97,13 +97,13 @@ func okResponse(req *policy.Request, d *policy.Decision, dryRun bool, hashKey []
 		HttpResponse: &authv3.CheckResponse_OkResponse{OkResponse: ok},
 	}
 	if d != nil {
-		resp.DynamicMetadata = metadata(d, dryRun, hashKey)
+		resp.DynamicMetadata = metadata(d, dryRun, hash)
 	}
 	return resp
 }
 
 // deniedResponse rejects the request with the rule's status and a JSON body.
-func deniedResponse(d *policy.Decision, details bool, hashKey []byte) *authv3.CheckResponse {
+func deniedResponse(d *policy.Decision, details bool, hash string) *authv3.CheckResponse {
 	b := denialJSON(d, details)
 	return &authv3.CheckResponse{
 		Status: &rpcstatus.Status{Code: int32(codes.PermissionDenied), Message: "phone_rejected"},
@@ -115,7 +115,7 @@ func deniedResponse(d *policy.Decision, details bool, hashKey []byte) *authv3.Ch
 			}},
 			Body: string(b),
 		}},
-		DynamicMetadata: metadata(d, false, hashKey),
+		DynamicMetadata: metadata(d, false, hash),
 	}
 }
 
@@ -169,7 +169,7 @@ func spoofedHeaders(headers map[string]string, ours map[string]bool) []string {
 
 // metadata is the dynamic metadata Envoy's access log reads under the
 // envoy.filters.http.ext_authz namespace. It never holds a raw number.
-func metadata(d *policy.Decision, dryRun bool, hashKey []byte) *structpb.Struct {
+func metadata(d *policy.Decision, dryRun bool, hash string) *structpb.Struct {
 	f := map[string]*structpb.Value{
 		"enforced":      structpb.NewStringValue(string(enforced(d.Action, dryRun))),
 		"dry_run":       structpb.NewBoolValue(dryRun),
@@ -188,12 +188,20 @@ func metadata(d *policy.Decision, dryRun bool, hashKey []byte) *structpb.Struct 
 	if d.Number != nil {
 		in := d.Number.Insight
 		f["field"] = structpb.NewStringValue(d.Number.Field)
-		f["number_hash"] = structpb.NewStringValue(numberHash(hashKey, in.E164, in.Input))
+		f["number_hash"] = structpb.NewStringValue(hash)
 		f["country"] = structpb.NewStringValue(in.Country.ISO2)
 		f["line_type"] = structpb.NewStringValue(string(in.LineType))
 		f["confidence"] = structpb.NewStringValue(string(in.Confidence))
 		f["risk_score"] = structpb.NewNumberValue(float64(in.RiskScore))
 		f["disposable"] = structpb.NewBoolValue(in.IsDisposable)
+		if in.IP != nil {
+			f["ip_country"] = structpb.NewStringValue(in.IP.Country)
+			f["ip_match"] = structpb.NewStringValue(in.IP.Match)
+		}
+		if in.Velocity != nil {
+			f["seen"] = structpb.NewNumberValue(float64(in.Velocity.Seen))
+			f["recent_abuse"] = structpb.NewBoolValue(in.Velocity.RecentAbuse)
+		}
 	}
 	return &structpb.Struct{Fields: f}
 }

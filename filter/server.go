@@ -49,6 +49,8 @@ type Options struct {
 	HTTPAuthzPrefix string
 	// Pprof serves Go's /debug/pprof/ handlers on the HTTP port.
 	Pprof bool
+	// GeoIP places client addresses; nil is insight's embedded table.
+	GeoIP insight.GeoIP
 }
 
 // Server is phonegate's ext_authz server: Envoy's Authorization service, gRPC
@@ -65,6 +67,8 @@ type Server struct {
 	// cacheStats are shared by every engine the server builds, so the cache
 	// counters never go back when a new policy brings a new engine.
 	cacheStats insight.CacheStats
+	// velocity outlives policies: a reload changes its settings, not its counts.
+	velocity *insight.VelocityStore
 }
 
 // snapshot is what one check reads: a policy set and the engine built with
@@ -90,7 +94,7 @@ func New(opts Options) *Server {
 	if opts.DrainTimeout == 0 {
 		opts.DrainTimeout = 10 * time.Second
 	}
-	s := &Server{opts: opts, log: opts.Logger, health: health.NewServer()}
+	s := &Server{opts: opts, log: opts.Logger, health: health.NewServer(), velocity: insight.NewVelocityStore(insight.VelocityConfig{})}
 	s.metrics = newMetrics(&s.cacheStats)
 	s.updateHealth()
 	return s
@@ -109,8 +113,10 @@ func (s *Server) SetPolicy(set *policy.Set) {
 			CacheSize: s.opts.CacheSize,
 			Data:      insight.DefaultData().With(set.Data),
 			Stats:     &s.cacheStats,
+			GeoIP:     s.opts.GeoIP,
 		})
 	}
+	s.velocity.Configure(set.Velocity)
 	s.current.Store(next)
 	s.metrics.setPolicy(set)
 	s.updateHealth()

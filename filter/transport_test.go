@@ -209,6 +209,21 @@ func TestInsightEndpoint(t *testing.T) {
 	if resp, _ := http.Get(r.http + "/v1/insight"); resp.StatusCode != 400 {
 		t.Errorf("no number: %d, want 400", resp.StatusCode)
 	}
+	resp, err = http.Get(r.http + "/v1/insight?number=%2B447400123456&ip=8.8.8.8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var withIP struct {
+		IP       map[string]string `json:"ip"`
+		Velocity any               `json:"velocity"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&withIP); err != nil || withIP.IP["match"] != "mismatch" || withIP.IP["country"] != "US" || withIP.Velocity != nil {
+		t.Errorf("with ip: %+v %v", withIP, err)
+	}
+	if resp, _ := http.Get(r.http + "/v1/insight?number=1&ip=nope"); resp.StatusCode != 400 {
+		t.Errorf("bad ip: %d, want 400", resp.StatusCode)
+	}
 }
 
 func TestCheckMetrics(t *testing.T) {

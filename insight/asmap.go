@@ -1,40 +1,80 @@
 package insight
 
-import "sync/atomic"
+import (
+	"maps"
+	"sync"
+)
 
-// asMap caches the insight's map form; see [Insight.AsMap].
-type asMap struct {
-	p atomic.Pointer[map[string]any]
+// mapCache holds an insight's map form, built once; see [Insight.AsMap]. It
+// is behind a pointer so that an Insight may be copied.
+type mapCache struct {
+	once sync.Once
+	m    map[string]any
 }
 
 // AsMap returns the insight as its JSON object in Go values (strings, bools,
 // int64, float64, []any and map[string]any), with the JSON field names. It is
-// what expression languages (the policy's CEL rules) read. The map is built
-// once per insight and shared, like the insight: it must not be modified.
+// what expression languages (the policy's CEL rules) read. `ip` and
+// `velocity` are always there, unknown and zero when the insight has none, so
+// a rule reading them never fails. The map is built once per insight and
+// shared, like the insight: it must not be modified.
 func (in *Insight) AsMap() map[string]any {
-	if m := in.asMap.p.Load(); m != nil {
-		return *m
+	c := in.maps
+	if c == nil { // an Insight not made by an Engine
+		return in.buildMap()
 	}
-	m := in.buildMap()
-	in.asMap.p.CompareAndSwap(nil, &m)
-	return *in.asMap.p.Load()
+	c.once.Do(func() {
+		if in.base != nil {
+			// A request's insight: the cached number's map with what the
+			// request changed, without rebuilding the rest.
+			c.m = maps.Clone(in.base.AsMap())
+			c.m["ip"] = ipMap(in.IP)
+			c.m["velocity"] = velocityMap(in.Velocity)
+			c.m["risk_score"] = int64(in.RiskScore)
+			c.m["warnings"] = warningsList(in.Warnings)
+			return
+		}
+		c.m = in.buildMap()
+	})
+	return c.m
+}
+
+func ipMap(ip *IP) map[string]any {
+	if ip == nil {
+		return map[string]any{"address": "", "country": "", "match": MatchUnknown}
+	}
+	return map[string]any{"address": ip.Address, "country": ip.Country, "match": ip.Match}
+}
+
+func velocityMap(v *Velocity) map[string]any {
+	if v == nil {
+		v = &Velocity{}
+	}
+	return map[string]any{
+		"seen": int64(v.Seen), "distinct_ips": int64(v.DistinctIPs), "distinct_networks": int64(v.DistinctNetworks),
+		"window": v.Window, "recent_abuse": v.RecentAbuse,
+	}
+}
+
+func warningsList(ws []Warning) []any {
+	out := make([]any, len(ws))
+	for i, w := range ws {
+		data := make(map[string]any, len(w.AdditionalData))
+		for k, v := range w.AdditionalData {
+			data[k] = v
+		}
+		out[i] = map[string]any{
+			"risk": w.Risk, "log_type": w.LogType, "short_description": w.ShortDescription,
+			"long_description": w.LongDescription, "additional_data": data,
+		}
+	}
+	return out
 }
 
 func (in *Insight) buildMap() map[string]any {
 	zones := make([]any, len(in.Location.TimeZones))
 	for i, z := range in.Location.TimeZones {
 		zones[i] = z
-	}
-	warnings := make([]any, len(in.Warnings))
-	for i, w := range in.Warnings {
-		data := make(map[string]any, len(w.AdditionalData))
-		for k, v := range w.AdditionalData {
-			data[k] = v
-		}
-		warnings[i] = map[string]any{
-			"risk": w.Risk, "log_type": w.LogType, "short_description": w.ShortDescription,
-			"long_description": w.LongDescription, "additional_data": data,
-		}
 	}
 	d := in.Diagnostics
 	return map[string]any{
@@ -60,7 +100,9 @@ func (in *Insight) buildMap() map[string]any {
 			"reachable": in.Network.Reachable, "ported": in.Network.Ported,
 			"roaming": in.Network.Roaming, "active": in.Network.Active,
 		},
-		"warnings": warnings,
+		"ip":       ipMap(in.IP),
+		"velocity": velocityMap(in.Velocity),
+		"warnings": warningsList(in.Warnings),
 		"diagnostics": map[string]any{
 			"format": map[string]any{"possible": d.Format.Possible, "reason": d.Format.Reason},
 			"disposable": map[string]any{

@@ -2,6 +2,7 @@ package insight
 
 import (
 	"encoding/json"
+	"net/netip"
 	"reflect"
 	"testing"
 )
@@ -10,8 +11,15 @@ import (
 // values of the JSON form, for every kind of insight.
 func TestAsMapIsTheJSONForm(t *testing.T) {
 	e := New(Options{})
+	var insights []*Insight
 	for _, input := range []string{"+447400123456", "+447520501234", "+1 201 555 0123", "+883 510 012345678", "junk", "+44 12"} {
-		in := e.Lookup(input, "")
+		insights = append(insights, e.Lookup(input, ""))
+	}
+	// A request's insight, IP and velocity included.
+	abuse := &Velocity{Seen: 30, DistinctIPs: 7, DistinctNetworks: 6, Window: "10m0s", RecentAbuse: true}
+	insights = append(insights, e.ForRequest(e.Lookup("+447400123456", ""), netip.MustParseAddr("8.8.8.8"), abuse))
+	for _, in := range insights {
+		input := in.Input
 		b, err := json.Marshal(in)
 		if err != nil {
 			t.Fatal(err)
@@ -24,6 +32,13 @@ func TestAsMapIsTheJSONForm(t *testing.T) {
 		b2, _ := json.Marshal(in.AsMap())
 		var fromMap map[string]any
 		json.Unmarshal(b2, &fromMap)
+		// The map always has ip and velocity, so rules never fail on them;
+		// the JSON form omits them when the insight has none.
+		for _, k := range []string{"ip", "velocity"} {
+			if _, ok := fromJSON[k]; !ok {
+				delete(fromMap, k)
+			}
+		}
 		if !reflect.DeepEqual(omitEmpty(fromJSON), omitEmpty(fromMap)) {
 			t.Errorf("%s: AsMap differs from the JSON form\n json %s\n map  %s", input, b, b2)
 		}

@@ -60,6 +60,11 @@
 //	+10    shared_cost line
 //	+5     the country cap lowered the label
 //
+// and, per request ([Engine.ForRequest]), on top of the number's score:
+//
+//	+15    IP_COUNTRY_MISMATCH: the client's address is in another country
+//	+30    RECENT_ABUSE: the number reached a velocity threshold
+//
 // So a personal mobile scores 5, a US number (fixed_line_or_mobile) 15, a
 // premium-rate number 65, a VoIP number 80, and a disposable or fictitious
 // number 100.
@@ -70,8 +75,24 @@
 // (INVALID_NUMBER, VOIP_NUMBER_DETECTED, DISPOSABLE_NUMBER_DETECTED,
 // FICTITIOUS_NUMBER, PREMIUM_RATE_NUMBER, SHARED_COST_NUMBER,
 // TOLL_FREE_NUMBER, UNVERIFIABLE_LINE_TYPE, LINE_TYPE_AMBIGUOUS,
-// NON_GEOGRAPHIC_NUMBER, COUNTRY_CONFIDENCE_CAPPED), a log type (error,
+// NON_GEOGRAPHIC_NUMBER, COUNTRY_CONFIDENCE_CAPPED, and per request
+// IP_COUNTRY_MISMATCH and RECENT_ABUSE), a log type (error,
 // warning, information) and short and long descriptions.
+//
+// # Per request: IP and velocity
+//
+// The cache holds what depends on the number alone. [Engine.ForRequest] adds,
+// for one request and without touching the cached insight, the client's
+// address placed against the number's country ([IP]: match is country,
+// mismatch or unknown; private, loopback and unknown addresses are never a
+// mismatch) and the number's [Velocity] from a [VelocityStore]: checks seen,
+// distinct addresses and /24 or /48 networks over a sliding window, and
+// recent_abuse past a threshold. The store keeps at most MaxNumbers numbers of
+// fixed size (about [VelocityEntryBytes] each), the least recently seen
+// forgotten first, so a flood of distinct numbers cannot grow the process.
+//
+// Addresses are placed by the embedded table of github.com/phuslu/iploc
+// (IP2Location LITE data) or by a MaxMind-format database ([OpenMaxMind]).
 //
 // # What it is not
 //

@@ -2,6 +2,8 @@ package insight
 
 import (
 	"errors"
+	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,12 +34,15 @@ type Options struct {
 	Data *Data
 	// Stats receives the cache's hits and misses; nil keeps them per engine.
 	Stats *CacheStats
+	// GeoIP places client addresses; nil is the embedded table.
+	GeoIP GeoIP
 }
 
 // Engine scores numbers. It is safe for concurrent use.
 type Engine struct {
 	cache  *cache
 	tables *tables
+	geo    GeoIP
 	// countryZones holds the time zones of non-geographic numbers, by
 	// dialing code (int32 -> []string, shared and read-only).
 	countryZones sync.Map
@@ -54,7 +59,11 @@ func New(opts Options) *Engine {
 	if data == nil {
 		data = DefaultData()
 	}
-	return &Engine{cache: newCache(size, opts.Stats), tables: compileData(data)}
+	geo := opts.GeoIP
+	if geo == nil {
+		geo = EmbeddedGeoIP{}
+	}
+	return &Engine{cache: newCache(size, opts.Stats), tables: compileData(data), geo: geo}
 }
 
 // Warm loads libphonenumber's metadata, carrier, geocoding and time-zone data
@@ -198,6 +207,7 @@ func knownZones(zones []string) []string {
 // finish runs the confidence pipeline once the number's facts are known,
 // then derives the risk score and the warnings.
 func (e *Engine) finish(in *Insight) {
+	in.maps = &mapCache{}
 	in.runPipeline(e.tables)
 	in.RiskScore = riskScore(in)
 	in.Warnings = warnings(in)
@@ -245,4 +255,33 @@ func parseErrorReason(err error) string {
 		return "too long to be a phone number"
 	}
 	return err.Error()
+}
+
+// ForRequest returns the insight of base for one request: the cached
+// number's facts, with the client's address placed against the number's
+// country (when addr is valid) and the number's velocity (when v is not nil),
+// and the warnings and risk score that follow. base is not changed: the IP
+// and velocity of one request never reach the cache.
+func (e *Engine) ForRequest(base *Insight, addr netip.Addr, v *Velocity) *Insight {
+	if !addr.IsValid() && v == nil {
+		return base
+	}
+	in := *base
+	in.maps, in.base = &mapCache{}, base
+	in.Warnings = slices.Clip(base.Warnings)
+	if addr.IsValid() {
+		in.IP = ipOf(e.geo, addr, base.Country.ISO2)
+		if in.IP.Match == MatchMismatch {
+			in.Warnings = append(in.Warnings, ipMismatchWarning(in.IP, base.Country.ISO2))
+			in.RiskScore = min(in.RiskScore+weightIPMismatch, 100)
+		}
+	}
+	if v != nil {
+		in.Velocity = v
+		if v.RecentAbuse {
+			in.Warnings = append(in.Warnings, recentAbuseWarning(v))
+			in.RiskScore = min(in.RiskScore+weightRecentAbuse, 100)
+		}
+	}
+	return &in
 }

@@ -38,6 +38,13 @@ type Insight struct {
 	// RiskScore is 0–100, higher is riskier; the weights are in the package doc.
 	RiskScore int `json:"risk_score"`
 
+	// IP is the client's address against the number's country; nil when the
+	// insight is of a number alone (no request, or no client address).
+	IP *IP `json:"ip,omitempty"`
+	// Velocity is what this process saw of the number lately; nil when the
+	// insight is of a number alone.
+	Velocity *Velocity `json:"velocity,omitempty"`
+
 	// Network holds what only a live network query can answer: always unknown here.
 	Network Network `json:"network"`
 
@@ -45,7 +52,8 @@ type Insight struct {
 	Warnings    []Warning   `json:"warnings"`
 	Diagnostics Diagnostics `json:"diagnostics"`
 
-	asMap asMap // AsMap's cache; not part of the JSON form
+	maps *mapCache // AsMap's cache; not part of the JSON form
+	base *Insight  // for a request's insight: the cached number it adds to
 }
 
 // Country is the region a number belongs to.

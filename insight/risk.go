@@ -16,6 +16,10 @@ const (
 	weightVirtual     = 20 // VoIP or virtual line
 	weightSharedCost  = 10 // shared-cost line
 	weightCountryCap  = 5  // the region's cap lowered the label
+
+	// Per request, on top of the number's score (Engine.ForRequest):
+	weightIPMismatch  = 15 // the client's IP is in another country than the number
+	weightRecentAbuse = 30 // the number was seen too often, from too many places, lately
 )
 
 func riskScore(in *Insight) int {

@@ -30,13 +30,38 @@ const (
 	WarnCountryCapped       = "COUNTRY_CONFIDENCE_CAPPED"
 	WarnLineTypeAmbiguous   = "LINE_TYPE_AMBIGUOUS"
 	WarnNonGeographicNumber = "NON_GEOGRAPHIC_NUMBER"
+	WarnIPCountryMismatch   = "IP_COUNTRY_MISMATCH"
+	WarnRecentAbuse         = "RECENT_ABUSE"
 )
 
 // WarningCodes lists every code the engine emits.
 var WarningCodes = []string{
 	WarnInvalidNumber, WarnVoIP, WarnDisposable, WarnFictitious, WarnPremiumRate,
 	WarnSharedCost, WarnTollFree, WarnUnverifiableLine, WarnCountryCapped,
-	WarnLineTypeAmbiguous, WarnNonGeographicNumber,
+	WarnLineTypeAmbiguous, WarnNonGeographicNumber, WarnIPCountryMismatch, WarnRecentAbuse,
+}
+
+func ipMismatchWarning(ip *IP, numberCountry string) Warning {
+	return Warning{
+		Risk: WarnIPCountryMismatch, LogType: "warning",
+		ShortDescription: "IP country mismatch",
+		LongDescription:  "The request comes from " + ip.Country + " but the number belongs to " + numberCountry + ".",
+		AdditionalData:   map[string]string{"ip_country": ip.Country, "number_country": numberCountry, "risk_weight": strconv.Itoa(weightIPMismatch)},
+	}
+}
+
+func recentAbuseWarning(v *Velocity) Warning {
+	return Warning{
+		Risk: WarnRecentAbuse, LogType: "warning",
+		ShortDescription: "Number used again and again",
+		LongDescription: "Within " + v.Window + " this number was in " + strconv.Itoa(v.Seen) + " checks from " +
+			strconv.Itoa(v.DistinctIPs) + " addresses in " + strconv.Itoa(v.DistinctNetworks) + " networks.",
+		AdditionalData: map[string]string{
+			"seen": strconv.Itoa(v.Seen), "distinct_ips": strconv.Itoa(v.DistinctIPs),
+			"distinct_networks": strconv.Itoa(v.DistinctNetworks), "window": v.Window,
+			"risk_weight": strconv.Itoa(weightRecentAbuse),
+		},
+	}
 }
 
 // warnings lists every signal of a finished insight that lowered trust.

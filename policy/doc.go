@@ -38,6 +38,10 @@
 //	  fictitious_prefixes: ["+15550100"]
 //	  carriers: [{name: Lycamobile, label: uncertain, disposable: false}]
 //	  country_caps: [{region: NG, cap: uncertain}]
+//	velocity:                      # one file at most; defaults shown
+//	  window: 10m                  # sliding window of the counts
+//	  max_numbers: 20000           # numbers remembered (about 700 B each)
+//	  recent_abuse: {seen: 20, distinct_ips: 5, distinct_networks: 5}
 //
 // Envoy may name a route directly with the context_extensions key
 // phonegate-route; otherwise the first route whose match fits is used. A
@@ -45,7 +49,8 @@
 //
 // Rules are CEL (cel.dev/cel-go) over two variables: `insight`, the number's
 // insight with the field names of its JSON form (insight.confidence,
-// insight.country.iso2, insight.risk_score, insight.warnings, ...), and
+// insight.country.iso2, insight.risk_score, insight.warnings, and this
+// request's insight.ip.match and insight.velocity.distinct_networks, ...), and
 // `request` (method, path, host, headers, client_ip). A rule that fails at run
 // time (reading a header that is absent, say: test with `"x-h" in
 // request.headers` first) is a fault, not a decision. Rules are compiled once

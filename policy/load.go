@@ -118,6 +118,7 @@ func compile(presets map[string]*Policy, srcs []Source) (*Set, error) {
 	}
 	var all []fileRoutes
 	var data insight.Data           // every file's data section, in order
+	velocityAt := ""                // where the velocity section is, once read
 	policyAt := map[string]string{} // name -> "file:line" of its first definition
 	routeAt := map[string]string{}
 	h := sha256.New()
@@ -142,6 +143,14 @@ func compile(presets map[string]*Policy, srcs []Source) (*Set, error) {
 		data.DisposablePrefixes = append(data.DisposablePrefixes, doc.data.DisposablePrefixes...)
 		data.CountryCaps = append(data.CountryCaps, doc.data.CountryCaps...)
 		data.Fictitious = append(data.Fictitious, doc.data.Fictitious...)
+		if doc.velocity != nil {
+			if velocityAt != "" {
+				p.errorf(doc.velNode, "a second velocity section (the first is at %s)", velocityAt)
+			} else {
+				velocityAt = fmt.Sprintf("%s:%d", src.Name, doc.velNode.Line)
+				set.Velocity = *doc.velocity
+			}
+		}
 	}
 	// Routes are resolved once every file's policies are known, so a route may
 	// name a policy defined in another file.

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/phonegate/phonegate/insight"
 	"go.yaml.in/yaml/v3"
@@ -21,6 +22,8 @@ type fileDoc struct {
 	routes   []routeDoc
 	policies []policyDoc
 	data     insight.Data
+	velocity *insight.VelocityConfig
+	velNode  *yaml.Node
 }
 
 type routeDoc struct {
@@ -78,7 +81,7 @@ func (p *parser) parse(src []byte) fileDoc {
 	}
 	top := root.Content[0]
 	var version *yaml.Node
-	p.mapping(top, "policy file", []string{"version", "routes", "policies", "data"}, func(key string, v *yaml.Node) {
+	p.mapping(top, "policy file", []string{"version", "routes", "policies", "data", "velocity"}, func(key string, v *yaml.Node) {
 		switch key {
 		case "version":
 			version = v
@@ -92,6 +95,8 @@ func (p *parser) parse(src []byte) fileDoc {
 			p.sequence(v, "policies", func(item *yaml.Node) { doc.policies = append(doc.policies, p.policy(item)) })
 		case "data":
 			p.data(v, &doc.data)
+		case "velocity":
+			doc.velocity, doc.velNode = p.velocity(v), v
 		}
 	})
 	if version == nil && top.Kind == yaml.MappingNode {
@@ -287,6 +292,50 @@ func (p *parser) data(n *yaml.Node, d *insight.Data) {
 			})
 		}
 	})
+}
+
+// velocity reads the `velocity:` section: the sliding window, the memory
+// bound and the recent_abuse thresholds.
+func (p *parser) velocity(n *yaml.Node) *insight.VelocityConfig {
+	c := &insight.VelocityConfig{}
+	p.mapping(n, "velocity", []string{"window", "max_numbers", "recent_abuse"}, func(key string, v *yaml.Node) {
+		switch key {
+		case "window":
+			c.Window = p.duration(v)
+			if c.Window < time.Second {
+				p.errorf(v, "window %s: want at least 1s", c.Window)
+			}
+		case "max_numbers":
+			if c.MaxNumbers = p.int(v); c.MaxNumbers < 1 {
+				p.errorf(v, "max_numbers %d: want at least 1", c.MaxNumbers)
+			}
+		case "recent_abuse":
+			p.mapping(v, "recent_abuse", []string{"seen", "distinct_ips", "distinct_networks"}, func(key string, v *yaml.Node) {
+				n := p.int(v)
+				if n < 1 || (key != "seen" && n > insight.MaxTrackedAddresses) {
+					p.errorf(v, "%s %d: want 1 to %d", key, n, map[bool]int{true: 1 << 30, false: insight.MaxTrackedAddresses}[key == "seen"])
+				}
+				switch key {
+				case "seen":
+					c.Seen = n
+				case "distinct_ips":
+					c.DistinctIPs = n
+				case "distinct_networks":
+					c.DistinctNetworks = n
+				}
+			})
+		}
+	})
+	return c
+}
+
+func (p *parser) duration(n *yaml.Node) time.Duration {
+	s := p.str(n)
+	d, err := time.ParseDuration(s)
+	if err != nil && s != "" {
+		p.errorf(n, "duration %q: want a number and a unit, such as 10m or 90s", s)
+	}
+	return d
 }
 
 // prefix reads `"+447700900"` or `{prefix: "+447700900", source: ...}`.

@@ -41,6 +41,9 @@ type Set struct {
 	// Data extends the engine's tables (the files' `data:` sections, in
 	// order); nil when no file has one.
 	Data *insight.Data
+	// Velocity configures the velocity store (the `velocity:` section, which
+	// one file at most may have); the zero value takes the defaults.
+	Velocity insight.VelocityConfig
 }
 
 // Route says which requests phonegate checks, where their numbers are and which

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -14,9 +15,11 @@ import (
 )
 
 func lookup(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlagSet("lookup", "lookup [--region XX] [--format json|text] [NUMBER...]", stderr)
+	fs := newFlagSet("lookup", "lookup [--region XX] [--ip ADDR] [--format json|text] [NUMBER...]", stderr)
 	region := fs.String("region", "", "ISO 3166-1 alpha-2 `region` for numbers written without a country code")
 	format := fs.String("format", "json", "output format: json (one object a line) or text (a table for a person)")
+	ipFlag := fs.String("ip", "", "client IP `address` to place against each number's country")
+	geoipDB := fs.String("geoip-db", "", "MaxMind-format `.mmdb` database for --ip (default: the embedded table)")
 	numbers, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -24,7 +27,25 @@ func lookup(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if *format != "json" && *format != "text" {
 		return fmt.Errorf("--format %q: want json or text", *format)
 	}
-	engine := insight.New(insight.Options{})
+	var addr netip.Addr
+	if *ipFlag != "" {
+		if addr, err = netip.ParseAddr(*ipFlag); err != nil {
+			return fmt.Errorf("--ip %q is not an IP address", *ipFlag)
+		}
+	}
+	opts := insight.Options{}
+	if *geoipDB != "" {
+		db, err := insight.OpenMaxMind(*geoipDB)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		opts.GeoIP = db
+	}
+	engine := insight.New(opts)
+	look := func(number string) *insight.Insight {
+		return engine.ForRequest(engine.Lookup(number, *region), addr, nil)
+	}
 	w := bufio.NewWriter(stdout)
 	defer w.Flush()
 	print := func(in *insight.Insight) error {
@@ -40,7 +61,7 @@ func lookup(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	if len(numbers) > 0 {
 		for _, n := range numbers {
-			if err := print(engine.Lookup(n, *region)); err != nil {
+			if err := print(look(n)); err != nil {
 				return err
 			}
 		}
@@ -56,7 +77,7 @@ func lookup(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		if line == "" {
 			continue
 		}
-		if err := print(engine.Lookup(line, *region)); err != nil {
+		if err := print(look(line)); err != nil {
 			return err
 		}
 		progress.add()
@@ -135,6 +156,9 @@ func printText(w io.Writer, in *insight.Insight) error {
 		}
 	}
 	row("flags", orDash(strings.Join(flags, ", ")))
+	if in.IP != nil {
+		row("ip", fmt.Sprintf("%s in %s: %s", in.IP.Address, orDash(in.IP.Country), in.IP.Match))
+	}
 	row("network", "reachable, ported, roaming, active: unknown offline")
 	for i, warn := range in.Warnings {
 		label := ""

@@ -2,7 +2,7 @@
 // throw-away phone numbers at the door of a signup API.
 //
 //	phonegate serve   [--policy PATH] [--grpc-addr ADDR] [--http-addr ADDR]
-//	phonegate lookup  [--region XX] [--format json|text] [NUMBER...]
+//	phonegate lookup  [--region XX] [--ip ADDR] [--format json|text] [NUMBER...]
 //	phonegate lint    PATH...
 //	phonegate version
 package main

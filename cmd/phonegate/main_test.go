@@ -354,3 +354,20 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+func TestLookupIP(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"lookup", "--ip", "8.8.8.8", "+447400123456"}, nil, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var in struct {
+		IP        map[string]string `json:"ip"`
+		RiskScore int               `json:"risk_score"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &in); err != nil || in.IP["country"] != "US" || in.IP["match"] != "mismatch" || in.RiskScore != 20 {
+		t.Errorf("lookup --ip: %s (%v)", stdout.String(), err)
+	}
+	if code := run(context.Background(), []string{"lookup", "--ip", "nope", "1"}, nil, &stdout, &stderr); code != 1 {
+		t.Errorf("a bad --ip: exit %d", code)
+	}
+}

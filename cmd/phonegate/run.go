@@ -14,7 +14,7 @@ const usage = `phonegate: stop fake and throw-away phone numbers at the door of 
 
 Usage:
   phonegate serve   [--policy PATH] [--grpc-addr ADDR] [--http-addr ADDR]   run the ext_authz server
-  phonegate lookup  [--region XX] [--format json|text] [NUMBER...]         print what phonegate knows of numbers
+  phonegate lookup  [--region XX] [--ip ADDR] [--format json|text] [NUMBER...]   print what phonegate knows of numbers
   phonegate lint    PATH...                                                check policy files
   phonegate version                                                        print the version
 

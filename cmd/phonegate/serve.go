@@ -24,6 +24,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	drain := fs.Duration("drain-timeout", 10*time.Second, "how long in-flight checks may finish after SIGTERM")
 	maxBody := fs.Int("max-body-bytes", filter.DefaultMaxBodyBytes, "largest body read, as sent and once inflated; larger ones are handled as the route's on_partial_body says")
 	authzPrefix := fs.String("http-authz-prefix", filter.DefaultHTTPAuthzPrefix, "path prefix of the HTTP ext_authz mode on the HTTP port")
+	geoipDB := fs.String("geoip-db", "", "MaxMind-format `.mmdb` database for IP countries (default: the embedded table)")
 	pprofOn := fs.Bool("pprof", false, "serve Go's /debug/pprof/ profiles on the HTTP port (for diagnosis; do not expose)")
 	debounce := fs.Duration("reload-debounce", policy.DefaultDebounce, "how long to wait after a policy change before reloading")
 	logFormat := fs.String("log-format", "json", "log format: json or text")
@@ -70,7 +71,18 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		grpcLis.Close()
 		return err
 	}
+	var geo insight.GeoIP
+	if *geoipDB != "" {
+		db, err := insight.OpenMaxMind(*geoipDB)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return exitError(1)
+		}
+		defer db.Close()
+		geo = db
+	}
 	srv := filter.New(filter.Options{
+		GeoIP:           geo,
 		CacheSize:       *cacheSize,
 		XFFTrustedHops:  *xffHops,
 		Logger:          log,
