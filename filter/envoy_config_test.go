@@ -5,10 +5,12 @@ import (
 	"testing"
 
 	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
+	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/access_loggers/stream/v3"
 	extauthzv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_authz/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
+	"github.com/phonegate/phonegate/policy"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/anypb"
@@ -57,12 +59,51 @@ func TestEnvoyYAML(t *testing.T) {
 	if err := lis.GetFilterChains()[0].GetFilters()[0].GetTypedConfig().UnmarshalTo(&hcm); err != nil {
 		t.Fatal(err)
 	}
+	defaultSet, err := policy.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	podSet, err := policy.Load("../deploy/base/policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := map[string]bool{} // path -> ext_authz applies
 	for _, vh := range hcm.GetRouteConfig().GetVirtualHosts() {
 		for _, r := range vh.GetRoutes() {
-			if _, ok := clusters[r.GetRoute().GetCluster()]; !ok {
-				t.Errorf("route %v sends to cluster %q, which is not defined", r.GetMatch(), r.GetRoute().GetCluster())
+			if ra := r.GetRoute(); ra != nil {
+				if _, ok := clusters[ra.GetCluster()]; !ok {
+					t.Errorf("route %v sends to cluster %q, which is not defined", r.GetMatch(), ra.GetCluster())
+				}
+			}
+			checked[r.GetMatch().GetPath()+r.GetMatch().GetPrefix()] = true
+			cfg, ok := r.GetTypedPerFilterConfig()["envoy.filters.http.ext_authz"]
+			if !ok {
+				continue
+			}
+			var per extauthzv3.ExtAuthzPerRoute
+			if err := cfg.UnmarshalTo(&per); err != nil {
+				t.Fatal(err)
+			}
+			if per.GetDisabled() {
+				checked[r.GetMatch().GetPath()+r.GetMatch().GetPrefix()] = false
+			}
+			// A route Envoy names must exist in the policies phonegate serves
+			// with this file: the embedded default (a local run) and the pod's.
+			if name, ok := per.GetCheckSettings().GetContextExtensions()[policy.RouteExtensionKey]; ok {
+				for _, set := range []*policy.Set{defaultSet, podSet} {
+					req := &policy.Request{ContextExtensions: map[string]string{policy.RouteExtensionKey: name}}
+					if _, err := set.Route(req); err != nil {
+						t.Errorf("route %v names phonegate route %q: %v (%s)", r.GetMatch(), name, err, set.Source)
+					}
+				}
 			}
 		}
+	}
+	if checked["/healthz"] || !checked["/signup"] || !checked["/"] {
+		t.Errorf("ext_authz on routes: %v; want it off on /healthz only", checked)
+	}
+	if len(hcm.GetAccessLog()) == 0 {
+		t.Error("no access log")
 	}
 	if clusters["upstream"] != 8081 {
 		t.Errorf("upstream cluster port %d, want 8081", clusters["upstream"])
@@ -114,4 +155,20 @@ func validateAnys(t *testing.T, m protoreflect.Message) {
 		}
 		return true
 	})
+}
+
+// TestDeployEnvoyIsTheLocalOne: deploy/base carries a copy of envoy.yaml (a
+// kustomization may not read files above it); they must not drift.
+func TestDeployEnvoyIsTheLocalOne(t *testing.T) {
+	local, err := os.ReadFile("../envoy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod, err := os.ReadFile("../deploy/base/envoy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(local) != string(pod) {
+		t.Error("deploy/base/envoy.yaml differs from envoy.yaml: cp envoy.yaml deploy/base/envoy.yaml")
+	}
 }

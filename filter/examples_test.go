@@ -3,6 +3,7 @@ package filter
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -124,5 +125,41 @@ func TestExamplePolicies(t *testing.T) {
 				})
 			}
 		})
+	}
+}
+
+// TestExampleRequests sends the quickstart's bodies (examples/requests) to
+// phonegate on its embedded default policy, as the README's curl commands do.
+func TestExampleRequests(t *testing.T) {
+	set, err := policy.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := start(t, set)
+	for file, want := range map[string]struct {
+		rejected       bool
+		decision, tags string
+	}{
+		"good.json":  {decision: "allow"},
+		"risky.json": {decision: "tag", tags: "review"},
+		"bad.json":   {rejected: true},
+	} {
+		body, err := os.ReadFile(filepath.Join("../examples/requests", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := r.auth.Check(context.Background(), envoyCheck("POST", "/signup", "application/json", string(body), nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want.rejected {
+			if resp.GetDeniedResponse().GetStatus().GetCode() != 403 {
+				t.Errorf("%s: %v, want a 403", file, resp.GetStatus())
+			}
+			continue
+		}
+		if set, _ := okHeaders(t, resp); set[HeaderDecision] != want.decision || set[HeaderTags] != want.tags {
+			t.Errorf("%s: %v", file, set)
+		}
 	}
 }
