@@ -253,9 +253,7 @@ func (p *parser) data(n *yaml.Node, d *insight.Data) {
 		case "carriers":
 			p.sequence(v, key, func(item *yaml.Node) {
 				c := insight.CarrierProfile{Source: p.source(item)}
-				keys := map[string]bool{}
-				p.mapping(item, "carrier", []string{"name", "label", "disposable", "source"}, func(key string, v *yaml.Node) {
-					keys[key] = true
+				seen := p.mapping(item, "carrier", []string{"name", "label", "disposable", "source"}, func(key string, v *yaml.Node) {
 					switch key {
 					case "name":
 						c.Name = p.str(v)
@@ -265,17 +263,13 @@ func (p *parser) data(n *yaml.Node, d *insight.Data) {
 						c.Disposable = p.bool(v)
 					}
 				})
-				if item.Kind == yaml.MappingNode && (!keys["name"] || !keys["label"]) {
-					p.errorf(item, "carrier needs a name and a label")
-				}
+				p.require(item, "carrier", seen, "name", "label")
 				d.Carriers = append(d.Carriers, c)
 			})
 		case "country_caps":
 			p.sequence(v, key, func(item *yaml.Node) {
 				c := insight.CountryCap{Source: p.source(item)}
-				keys := map[string]bool{}
-				p.mapping(item, "country cap", []string{"region", "cap", "source"}, func(key string, v *yaml.Node) {
-					keys[key] = true
+				seen := p.mapping(item, "country cap", []string{"region", "cap", "source"}, func(key string, v *yaml.Node) {
 					switch key {
 					case "region":
 						if c.Region = strings.ToUpper(p.str(v)); c.Region != "001" {
@@ -285,9 +279,7 @@ func (p *parser) data(n *yaml.Node, d *insight.Data) {
 						c.Cap = p.confidence(v)
 					}
 				})
-				if item.Kind == yaml.MappingNode && (!keys["region"] || !keys["cap"]) {
-					p.errorf(item, "country cap needs a region and a cap")
-				}
+				p.require(item, "country cap", seen, "region", "cap")
 				d.CountryCaps = append(d.CountryCaps, c)
 			})
 		}
@@ -444,14 +436,14 @@ func (p *parser) rule(n *yaml.Node, index int) ruleDoc {
 	return r
 }
 
-// mapping checks that n is a mapping whose keys are all known and unique, and
-// calls fn for each pair in order.
-func (p *parser) mapping(n *yaml.Node, what string, known []string, fn func(key string, v *yaml.Node)) {
+// mapping checks that n is a mapping whose keys are all known and unique,
+// calls fn for each pair in order, and returns the keys it saw.
+func (p *parser) mapping(n *yaml.Node, what string, known []string, fn func(key string, v *yaml.Node)) map[string]bool {
+	seen := map[string]bool{}
 	if n.Kind != yaml.MappingNode {
 		p.errorf(n, "%s must be a mapping, got %s", what, kindName(n))
-		return
+		return seen
 	}
-	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		switch {
@@ -462,6 +454,20 @@ func (p *parser) mapping(n *yaml.Node, what string, known []string, fn func(key 
 		default:
 			seen[k.Value] = true
 			fn(k.Value, v)
+		}
+	}
+	return seen
+}
+
+// require reports the keys a mapping lacks.
+func (p *parser) require(n *yaml.Node, what string, seen map[string]bool, keys ...string) {
+	if n.Kind != yaml.MappingNode {
+		return // already reported
+	}
+	for _, k := range keys {
+		if !seen[k] {
+			p.errorf(n, "%s needs %s", what, strings.Join(keys, " and "))
+			return
 		}
 	}
 }
