@@ -304,8 +304,12 @@ func (p *parser) velocity(n *yaml.Node) *insight.VelocityConfig {
 		case "recent_abuse":
 			p.mapping(v, "recent_abuse", []string{"seen", "distinct_ips", "distinct_networks"}, func(key string, v *yaml.Node) {
 				n := p.int(v)
-				if n < 1 || (key != "seen" && n > insight.MaxTrackedAddresses) {
-					p.errorf(v, "%s %d: want 1 to %d", key, n, map[bool]int{true: 1 << 30, false: insight.MaxTrackedAddresses}[key == "seen"])
+				switch {
+				case n < 1:
+					p.errorf(v, "%s %d: want 1 or more", key, n)
+				case key != "seen" && n > insight.MaxTrackedAddresses:
+					// Distinct counts saturate at the addresses a number tracks.
+					p.errorf(v, "%s %d: want 1 to %d", key, n, insight.MaxTrackedAddresses)
 				}
 				switch key {
 				case "seen":
