@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"compress/gzip"
+	"compress/zlib"
 	"errors"
 	"fmt"
 	"io"
@@ -43,9 +44,10 @@ func decodeBody(req *policy.Request, max int) ([]byte, error) {
 		r = zr
 	case "deflate":
 		// RFC 9110's deflate is zlib-wrapped; some clients send it raw.
-		r = flate.NewReader(bytes.NewReader(req.Body))
-		if zr, err := zlibReader(req.Body); err == nil {
+		if zr, err := zlib.NewReader(bytes.NewReader(req.Body)); err == nil {
 			r = zr
+		} else {
+			r = flate.NewReader(bytes.NewReader(req.Body))
 		}
 	default:
 		return nil, fmt.Errorf("content-encoding %q is not gzip or deflate", enc)
