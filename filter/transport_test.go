@@ -3,6 +3,7 @@ package filter
 import (
 	"bytes"
 	"compress/gzip"
+	"compress/zlib"
 	"context"
 	"encoding/json"
 	"io"
@@ -18,6 +19,15 @@ func gzipped(t *testing.T, s string) string {
 	t.Helper()
 	var b bytes.Buffer
 	zw := gzip.NewWriter(&b)
+	zw.Write([]byte(s))
+	zw.Close()
+	return b.String()
+}
+
+func deflated(t *testing.T, s string) string {
+	t.Helper()
+	var b bytes.Buffer
+	zw := zlib.NewWriter(&b)
 	zw.Write([]byte(s))
 	zw.Close()
 	return b.String()
@@ -46,6 +56,8 @@ routes:
 	}{
 		{"gzip JSON", "/signup", "application/json", gzipped(t, `{"phone":"+44 56 1234 5678"}`),
 			map[string]string{"content-encoding": "gzip"}, want{reason: "rule", e164: "+445612345678"}},
+		{"deflate (zlib) JSON", "/signup", "application/json", deflated(t, `{"phone":"12"}`),
+			map[string]string{"content-encoding": "deflate"}, want{status: 403, reason: "rule"}},
 		{"gzip hiding an invalid number", "/signup", "application/json", gzipped(t, `{"phone":"12"}`),
 			map[string]string{"content-encoding": "gzip"}, want{status: 403, reason: "rule"}},
 		{"gzip bomb: inflates past the limit", "/signup", "application/json", gzipped(t, `{"phone":"`+strings.Repeat("0", 100000)+`"}`),
