@@ -371,3 +371,17 @@ func TestLookupIP(t *testing.T) {
 		t.Errorf("a bad --ip: exit %d", code)
 	}
 }
+
+func TestServeFlagErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"serve", "--log-level", "loud"},
+		{"serve", "--log-format", "xml"},
+		{"serve", "--xff-trusted-hops", "-1"},
+		{"serve", "extra"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), args, nil, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "phonegate serve: ") {
+			t.Errorf("%v: exit %d, stderr %q", args, code, stderr.String())
+		}
+	}
+}

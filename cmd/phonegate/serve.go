@@ -28,6 +28,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	pprofOn := fs.Bool("pprof", false, "serve Go's /debug/pprof/ profiles on the HTTP port (for diagnosis; do not expose)")
 	debounce := fs.Duration("reload-debounce", policy.DefaultDebounce, "how long to wait after a policy change before reloading")
 	logFormat := fs.String("log-format", "json", "log format: json or text")
+	logLevel := fs.String("log-level", "info", "lowest level logged: debug, info (one line per decision), warn or error")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -39,11 +40,16 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("--xff-trusted-hops %d: want 0 or more", *xffHops)
 	}
 	var handler slog.Handler
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("--log-level %q: want debug, info, warn or error", *logLevel)
+	}
+	hopts := &slog.HandlerOptions{Level: level}
 	switch *logFormat {
 	case "json":
-		handler = slog.NewJSONHandler(stderr, nil)
+		handler = slog.NewJSONHandler(stderr, hopts)
 	case "text":
-		handler = slog.NewTextHandler(stderr, nil)
+		handler = slog.NewTextHandler(stderr, hopts)
 	default:
 		return fmt.Errorf("--log-format %q: want json or text", *logFormat)
 	}
