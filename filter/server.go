@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -61,6 +62,7 @@ type Server struct {
 	opts    Options
 	log     *slog.Logger
 	current atomic.Pointer[snapshot]
+	swap    sync.Mutex // serialises SetPolicy; checks never take it
 	warm    atomic.Bool
 	health  *health.Server
 	metrics *Metrics
@@ -105,6 +107,8 @@ func New(opts Options) *Server {
 // data tables are those of the set it replaces; otherwise a new engine is
 // built with them, since cached insights were scored with the old tables.
 func (s *Server) SetPolicy(set *policy.Set) {
+	s.swap.Lock()
+	defer s.swap.Unlock()
 	next := &snapshot{set: set}
 	if cur := s.current.Load(); cur != nil && reflect.DeepEqual(cur.set.Data, set.Data) {
 		next.engine = cur.engine
