@@ -103,9 +103,6 @@ func loadPresets() (map[string]*Policy, error) {
 	return set.Policies, nil
 }
 
-// PresetNames lists the built-in policies.
-var PresetNames = []string{"high-trust", "standard", "enrichment"}
-
 func compile(presets map[string]*Policy, srcs []Source) (*Set, error) {
 	set := &Set{Policies: map[string]*Policy{}}
 	for name, p := range presets {
@@ -139,10 +136,7 @@ func compile(presets map[string]*Policy, srcs []Source) (*Set, error) {
 			}
 		}
 		all = append(all, fileRoutes{p, routes})
-		data.Carriers = append(data.Carriers, doc.data.Carriers...)
-		data.DisposablePrefixes = append(data.DisposablePrefixes, doc.data.DisposablePrefixes...)
-		data.CountryCaps = append(data.CountryCaps, doc.data.CountryCaps...)
-		data.Fictitious = append(data.Fictitious, doc.data.Fictitious...)
+		data = *doc.data.With(&data) // earlier files' entries first: they take precedence
 		if doc.velocity != nil {
 			if velocityAt != "" {
 				p.errorf(doc.velNode, "a second velocity section (the first is at %s)", velocityAt)
