@@ -132,7 +132,11 @@ func (e *Engine) compute(input, region string) *Insight {
 	possible := phonenumbers.IsPossibleNumberWithReason(num)
 	in.Diagnostics.Format.Possible = possibleNames[possible]
 	in.Possible = possible == phonenumbers.IS_POSSIBLE || possible == phonenumbers.IS_POSSIBLE_LOCAL_ONLY
-	in.Valid = phonenumbers.IsValidNumber(num)
+	// IsValidNumber is GetNumberType(num) != UNKNOWN for the number's own
+	// region: computing the type once serves both (the agreement test holds
+	// this to Google's verdicts).
+	typ := phonenumbers.GetNumberType(num)
+	in.Valid = typ != phonenumbers.UNKNOWN
 	in.E164 = phonenumbers.Format(num, phonenumbers.E164)
 	in.International = phonenumbers.Format(num, phonenumbers.INTERNATIONAL)
 	in.National = phonenumbers.Format(num, phonenumbers.NATIONAL)
@@ -146,7 +150,6 @@ func (e *Engine) compute(input, region string) *Insight {
 		}
 		return in
 	}
-	typ := phonenumbers.GetNumberType(num)
 	in.LineType = lineTypeOf(typ)
 	in.IsVirtual = in.LineType == VoIP
 	in.Carrier.Type = carrierTypes[in.LineType]
