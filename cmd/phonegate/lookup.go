@@ -68,16 +68,14 @@ func lookup(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return nil
 	}
 	// No arguments: clean a list. One number a line from stdin, one insight a
-	// line out, in order; blank lines are skipped.
+	// line out, in order and one for one (a blank line gets an invalid
+	// insight), so the output lines up with the input.
 	progress := newProgress(stderr)
 	defer progress.done()
 	sc := bufio.NewScanner(stdin)
+	sc.Buffer(make([]byte, 64<<10), 1<<20) // a line over 1 MiB is an error, not a number
 	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" {
-			continue
-		}
-		if err := print(look(line)); err != nil {
+		if err := print(look(sc.Text())); err != nil {
 			return err
 		}
 		progress.add()

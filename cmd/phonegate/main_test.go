@@ -197,7 +197,7 @@ func TestLookupStdinKeepsOrder(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-	want := []string{"+447400123456", "not a number", "+16502530000"}
+	want := []string{"+447400123456", "", "not a number", "+16502530000"}
 	if len(lines) != len(want) {
 		t.Fatalf("%d lines, want %d:\n%s", len(lines), len(want), stdout.String())
 	}
