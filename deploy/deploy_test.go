@@ -18,6 +18,7 @@ import (
 	securityv1 "istio.io/api/security/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingk8s "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/kustomize/api/krusty"
@@ -32,6 +33,7 @@ type rendered struct {
 	services     []*corev1.Service
 	configMaps   []*corev1.ConfigMap
 	pdbs         []*policyv1.PodDisruptionBudget
+	netpols      []*networkingk8s.NetworkPolicy
 	serviceEntry []*networkingv1.ServiceEntry
 	authz        []*securityv1.AuthorizationPolicy
 }
@@ -85,6 +87,10 @@ func render(t *testing.T, dir string) rendered {
 			var c corev1.ConfigMap
 			strict(&c)
 			out.configMaps = append(out.configMaps, &c)
+		case "NetworkPolicy":
+			var np networkingk8s.NetworkPolicy
+			strict(&np)
+			out.netpols = append(out.netpols, &np)
 		case "PodDisruptionBudget":
 			var p policyv1.PodDisruptionBudget
 			strict(&p)
@@ -180,6 +186,33 @@ func TestBase(t *testing.T) {
 	if envoy := container(pod.Containers, "envoy"); envoy == nil || !slices.Contains(envoy.Args, "/etc/envoy/envoy.yaml") {
 		t.Errorf("envoy container %+v", envoy)
 	}
+
+	// phonegate's gRPC port is never open to the cluster: only Envoy's is,
+	// and phonegate's HTTP port to a namespace.
+	if len(r.netpols) != 1 {
+		t.Fatalf("%d network policies", len(r.netpols))
+	}
+	var open []string
+	for _, rule := range r.netpols[0].Spec.Ingress {
+		for _, p := range rule.Ports {
+			if len(rule.From) == 0 {
+				open = append(open, p.Port.String())
+			}
+			if p.Port.String() == "phonegate-grpc" || p.Port.IntValue() == 9001 {
+				t.Errorf("the network policy admits phonegate's gRPC port: %+v", rule)
+			}
+		}
+	}
+	if !slices.Equal(open, []string{"envoy-http"}) {
+		t.Errorf("ports open to all: %v, want envoy-http only", open)
+	}
+	for _, svc := range r.services {
+		for _, p := range svc.Spec.Ports {
+			if p.TargetPort.String() != "envoy-http" {
+				t.Errorf("service %s exposes %s", svc.Name, p.TargetPort.String())
+			}
+		}
+	}
 }
 
 // checkSecurity wants every container locked down.
@@ -228,6 +261,12 @@ func TestIstio(t *testing.T) {
 	}
 	if container(pod.InitContainers, "phonegate") == nil {
 		t.Fatal("phonegate is gone")
+	}
+	if port := r.netpols[0].Spec.Ingress[0].Ports[0].Port.String(); port != "app-http" || len(r.netpols[0].Spec.Ingress[0].From) != 0 {
+		t.Errorf("the network policy opens %s, want the app's port", port)
+	}
+	if svc := r.services[0]; svc.Spec.Ports[0].TargetPort.String() != "app-http" {
+		t.Errorf("the service targets %s", svc.Spec.Ports[0].TargetPort.String())
 	}
 	checkSecurity(t, pod)
 	if len(r.authz) != 1 || len(r.serviceEntry) != 1 {
