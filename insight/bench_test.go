@@ -73,3 +73,14 @@ func BenchmarkCacheEntryHeap(b *testing.B) {
 	}
 	b.ReportMetric(perEntry, "heap-B/entry")
 }
+
+// BenchmarkParseReceiveSMS is the start-up cost of the embedded list of
+// receive-SMS numbers.
+func BenchmarkParseReceiveSMS(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := parseNumberSet("receive_sms_numbers.txt"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -103,15 +103,23 @@ func (in *Insight) runPipeline(t *tables) {
 		label, d.CountryCap.Applied = lowerTo(label, c.Cap)
 	}
 
-	// 4. Disposable prefix.
+	// 4. Disposable prefix: the operator's and embedded prefixes, then the
+	// embedded list of whole numbers seen on receive-SMS websites (a whole
+	// number is its own longest prefix).
 	if in.E164 != "" {
-		if p, ok := longestPrefix(t.disposable, in.E164); ok {
+		p, ok := longestPrefix(t.disposable, in.E164)
+		if !ok {
+			if listed, found := receiveSMSNumbers().lookup(in.E164); found {
+				p, ok = PrefixEntry{Prefix: in.E164, Source: receiveSMSSource + ", first listed " + listed}, true
+			}
+		}
+		if ok {
 			d.DisposablePrefix = PrefixStage{Matched: p.Prefix, Source: p.Source}
 			label, d.DisposablePrefix.Applied = lowerTo(label, Low)
 			in.IsDisposable = true
 			in.Diagnostics.Disposable = DisposableDiagnostics{
 				IsDisposable: true, MatchedPrefix: p.Prefix, MatchedCarrier: in.Diagnostics.Disposable.MatchedCarrier,
-				Reason: "the number is in a disposable range: " + p.Source,
+				Reason: disposableReason(p, in.E164),
 			}
 		}
 	}
@@ -129,4 +137,11 @@ func (in *Insight) runPipeline(t *tables) {
 	d.Final = label
 	in.Confidence = label
 	in.ConfidenceScore = label.Score()
+}
+
+func disposableReason(p PrefixEntry, e164 string) string {
+	if p.Prefix == e164 {
+		return "the number itself is listed: " + p.Source
+	}
+	return "the number is in a disposable range: " + p.Source
 }

@@ -37,7 +37,9 @@
 //  3. Country cap: listed regions are capped (data/country_caps.txt: the
 //     non-geographic codes at likely).
 //  4. Disposable prefix: the longest E.164 prefix in data/disposable_prefixes.txt
-//     forces low and sets is_disposable.
+//     (and a policy's), or the whole number in data/receive_sms_numbers.txt
+//     (93,258 numbers seen on public receive-SMS websites, from the MIT-licensed
+//     iP.1 disposable-phone-numbers list), forces low and sets is_disposable.
 //
 // Then fictitious ranges (NANP 555-0100..0199 in every area code, the Ofcom
 // drama ranges, the ACMA fictitious numbers: data/fictitious.txt) force low and

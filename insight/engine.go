@@ -67,9 +67,11 @@ func New(opts Options) *Engine {
 }
 
 // Warm loads libphonenumber's metadata, carrier, geocoding and time-zone data
-// by scoring an example number of every supported region and type, so the
-// first real lookup is as fast as the rest. It bypasses the cache.
+// by scoring an example number of every supported region and type, and the
+// list of receive-SMS numbers, so the first real lookup is as fast as the
+// rest. It bypasses the cache.
 func (e *Engine) Warm() {
+	receiveSMSNumbers()
 	for region := range phonenumbers.GetSupportedRegions() {
 		for _, typ := range []phonenumbers.PhoneNumberType{phonenumbers.MOBILE, phonenumbers.FIXED_LINE} {
 			if n := phonenumbers.GetExampleNumberForTypeInRegion(region, typ); n != nil {

@@ -2,6 +2,7 @@ package insight
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -196,5 +197,38 @@ func TestNormalizePrefix(t *testing.T) {
 		if _, err := NormalizePrefix(bad); err == nil {
 			t.Errorf("NormalizePrefix(%q) accepted", bad)
 		}
+	}
+}
+
+func TestReceiveSMSNumbers(t *testing.T) {
+	set, err := parseNumberSet("receive_sms_numbers.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(set.nums) < 90000 || len(set.nums) != len(set.days) {
+		t.Fatalf("%d numbers, %d dates", len(set.nums), len(set.days))
+	}
+	if listed, ok := set.lookup("+447240435862"); !ok || listed != "2021-10-27" {
+		t.Errorf("a listed number: %q %v", listed, ok)
+	}
+	for _, n := range []string{"+447240435861", "+447400123456", "", "+", "+99999999999999999999"} {
+		if _, ok := set.lookup(n); ok {
+			t.Errorf("%q is listed", n)
+		}
+	}
+
+	// A mobile libphonenumber vouches for, but anyone can read its texts.
+	e := New(Options{})
+	in := e.Lookup("+44 7240 435862", "")
+	if in.LineType != Mobile || in.Diagnostics.Confidence.LineTypeBaseline != Verified {
+		t.Fatalf("line type %s", in.LineType)
+	}
+	if !in.IsDisposable || in.Confidence != Low || in.RiskScore != 100 || !slices.Contains(codes(in), WarnDisposable) {
+		t.Errorf("disposable %v confidence %s risk %d warnings %v", in.IsDisposable, in.Confidence, in.RiskScore, codes(in))
+	}
+	d := in.Diagnostics
+	if d.Disposable.MatchedPrefix != "+447240435862" || !strings.Contains(d.Disposable.Reason, "receive-SMS") ||
+		!strings.Contains(d.Confidence.DisposablePrefix.Source, "first listed 2021-10-27") || !d.Confidence.DisposablePrefix.Applied {
+		t.Errorf("diagnostics %+v", d)
 	}
 }
