@@ -66,11 +66,7 @@ func (s *Server) httpRequestView(r *http.Request) *policy.Request {
 	for name, values := range r.Header {
 		headers[strings.ToLower(name)] = strings.Join(values, ",")
 	}
-	max := s.opts.MaxBodyBytes
-	if max <= 0 {
-		max = DefaultMaxBodyBytes
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, int64(max)))
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, int64(s.opts.MaxBodyBytes)))
 	partial := strings.EqualFold(headers[partialBodyHeader], "true")
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {

@@ -96,6 +96,9 @@ func New(opts Options) *Server {
 	if opts.DrainTimeout == 0 {
 		opts.DrainTimeout = 10 * time.Second
 	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
 	s := &Server{opts: opts, log: opts.Logger, health: health.NewServer(), velocity: insight.NewVelocityStore(insight.VelocityConfig{})}
 	s.metrics = newMetrics(&s.cacheStats)
 	s.updateHealth()
