@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -383,5 +384,32 @@ func TestServeFlagErrors(t *testing.T) {
 		if code := run(context.Background(), args, nil, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "phonegate serve: ") {
 			t.Errorf("%v: exit %d, stderr %q", args, code, stderr.String())
 		}
+	}
+}
+
+// TestReadmeListsEveryServeFlag keeps the README's configuration reference
+// and `phonegate serve` in step.
+func TestReadmeListsEveryServeFlag(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]bool{}
+	for _, m := range regexp.MustCompile("(?m)^\\| `--([a-z-]+)` \\|").FindAllStringSubmatch(string(readme), -1) {
+		documented[m[1]] = true
+	}
+	out, _ := exec.Command(binary, "serve", "--help").CombinedOutput()
+	flags := regexp.MustCompile(`(?m)^\s+-([a-z0-9-]+)`).FindAllStringSubmatch(string(out), -1)
+	if len(flags) == 0 {
+		t.Fatalf("no flags in serve --help:\n%s", out)
+	}
+	for _, f := range flags {
+		if !documented[f[1]] {
+			t.Errorf("--%s is not in the README's configuration reference", f[1])
+		}
+		delete(documented, f[1])
+	}
+	for f := range documented {
+		t.Errorf("the README documents --%s, which serve does not have", f)
 	}
 }
