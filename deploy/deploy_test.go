@@ -138,6 +138,11 @@ func TestBase(t *testing.T) {
 		}
 	}
 	checkSecurity(t, pod)
+	for _, e := range pg.Env {
+		if e.Name == "PHONEGATE_HASH_KEY" && (e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil || e.ValueFrom.SecretKeyRef.Optional == nil || !*e.ValueFrom.SecretKeyRef.Optional) {
+			t.Errorf("the hash key must come from an optional Secret: %+v", e)
+		}
+	}
 	if pg.Resources.Requests.Memory().IsZero() || pg.Resources.Limits.Memory().IsZero() {
 		t.Error("phonegate has no memory request or limit")
 	}
