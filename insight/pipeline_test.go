@@ -105,6 +105,9 @@ func TestPipeline(t *testing.T) {
 				t.Errorf("warnings %v, want %v", got, tt.warnings)
 			}
 			for _, w := range in.Warnings {
+				if !slices.Contains(WarningCodes, w.Risk) {
+					t.Errorf("warning code %s is not in WarningCodes", w.Risk)
+				}
 				if w.ShortDescription == "" || w.LongDescription == "" || !slices.Contains([]string{"error", "warning", "information"}, w.LogType) {
 					t.Errorf("warning %+v lacks a description or a log type", w)
 				}

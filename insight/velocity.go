@@ -110,9 +110,6 @@ func (s *VelocityStore) Configure(cfg VelocityConfig) {
 	s.entries.Resize(cfg.MaxNumbers)
 }
 
-// Config returns the configuration in force, defaults filled in.
-func (s *VelocityStore) Config() VelocityConfig { return *s.cfg.Load() }
-
 // Len is how many numbers are remembered.
 func (s *VelocityStore) Len() int { return s.entries.Len() }
 
