@@ -1,6 +1,10 @@
 package insight
 
 import (
+	"strconv"
+	"strings"
+
+	"github.com/nyaruka/phonenumbers/v2"
 	"golang.org/x/text/language"
 	"golang.org/x/text/language/display"
 )
@@ -38,4 +42,27 @@ func countryOf(iso2 string, code int32, prefix string) Country {
 		}
 	}
 	return c
+}
+
+// IsRegion reports whether code is a region libphonenumber has numbering
+// metadata for ("GB", "US"; upper case). Region hints that are not such a
+// region make every national number unparsable, so callers check them.
+func IsRegion(code string) bool {
+	_, ok := phonenumbers.GetSupportedRegions()[code]
+	return ok
+}
+
+// RegionForCallingCode is the main region of a country calling code ("44" or
+// "+44" -> "GB", "1" -> "US"), or "" when the code is not one.
+func RegionForCallingCode(code string) string {
+	code = strings.TrimPrefix(code, "+")
+	n, err := strconv.Atoi(code)
+	if err != nil || n <= 0 || n > 999 {
+		return ""
+	}
+	r := phonenumbers.GetRegionCodeForCountryCode(n)
+	if r == "ZZ" || r == nonGeographicRegion {
+		return ""
+	}
+	return r
 }

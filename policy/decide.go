@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/phonegate/phonegate/insight"
 )
@@ -66,6 +67,30 @@ func (r *Route) Fallback(reason Reason) Decision {
 	return d
 }
 
+// RuleError is a rule that failed to evaluate for one request: a fault, never
+// a decision. Its message names the policy, the rule and the kind of failure,
+// never a value the rule read (CEL's messages can quote them: a number, a
+// header), since it is logged and sent to Envoy.
+type RuleError struct {
+	Policy, Rule string
+	Kind         string // "no such key", "no such overload", ...
+}
+
+func (e *RuleError) Error() string {
+	return fmt.Sprintf("policy %q: rule %q: %s", e.Policy, e.Rule, e.Kind)
+}
+
+// errorKind keeps the kind of a CEL evaluation error: the words before its
+// first colon ("no such key: +4474..." -> "no such key").
+func errorKind(err error) string {
+	kind, _, _ := strings.Cut(err.Error(), ":")
+	kind = strings.TrimSpace(kind)
+	if kind == "" || len(kind) > 60 || strings.ContainsAny(kind, "0123456789\"'") {
+		return "evaluation error"
+	}
+	return kind
+}
+
 // Decide judges every number with the route's policy; the strictest action
 // wins (reject > tag > allow), and among equals the first number found. A
 // rule that fails to evaluate is an error, never a decision.
@@ -94,10 +119,10 @@ func (p *Policy) decide(n *Number, reqVal map[string]any) (Decision, error) {
 	for _, rule := range p.Rules {
 		out, _, err := rule.program.Eval(vars)
 		if err != nil {
-			return Decision{}, fmt.Errorf("policy %q: %s: %w", p.Name, rule, err)
+			return Decision{}, &RuleError{Policy: p.Name, Rule: rule.Name, Kind: errorKind(err)}
 		}
 		if held, ok := out.Value().(bool); !ok {
-			return Decision{}, fmt.Errorf("policy %q: %s: condition gave %v, want a bool", p.Name, rule, out.Value())
+			return Decision{}, &RuleError{Policy: p.Name, Rule: rule.Name, Kind: "condition gave a " + out.Type().TypeName() + ", want a bool"}
 		} else if !held {
 			continue
 		}

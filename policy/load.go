@@ -225,7 +225,7 @@ func (p *parser) compileRoute(rd routeDoc, policies map[string]*Policy) *Route {
 		OnUnparsableBody:    orDefault(rd.onUnparsableBody, Reject),
 	}
 	if len(r.Fields) == 0 {
-		r.Fields = []string{"auto"}
+		r.Fields = []Field{{Path: AutoField, Auto: true}}
 	}
 	if r.ContentTypeMismatch == "" {
 		r.ContentTypeMismatch = MismatchParse

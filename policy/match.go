@@ -33,14 +33,20 @@ func (s *Set) Route(req *Request) (*Route, error) {
 	return nil, nil
 }
 
+// matches reports whether req fits every part of m. Paths are compared as
+// [NormalizePath] leaves them and ignoring case, and an exact path also
+// matches with a trailing slash: Express and ASP.NET route /API/Register/ to
+// the handler of /api/register, so a route for one must catch the others.
 func (m *Match) matches(req *Request) bool {
-	if m.Path != "" && req.Path != m.Path {
+	path := NormalizePath(req.Path)
+	if m.Path != "" && !strings.EqualFold(path, m.Path) &&
+		!(len(path) > 1 && strings.HasSuffix(path, "/") && strings.EqualFold(path[:len(path)-1], m.Path)) {
 		return false
 	}
-	if m.PathPrefix != "" && !strings.HasPrefix(req.Path, m.PathPrefix) {
+	if m.PathPrefix != "" && !(len(path) >= len(m.PathPrefix) && strings.EqualFold(path[:len(m.PathPrefix)], m.PathPrefix)) {
 		return false
 	}
-	if m.PathRegex != nil && !m.PathRegex.MatchString(req.Path) {
+	if m.PathRegex != nil && !m.PathRegex.MatchString(path) {
 		return false
 	}
 	if len(m.Methods) > 0 && !slices.Contains(m.Methods, req.Method) {

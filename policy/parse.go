@@ -30,7 +30,7 @@ type routeDoc struct {
 	node                                        *yaml.Node
 	name, policy                                string
 	match                                       Match
-	fields                                      []string
+	fields                                      []Field
 	region                                      RegionHint
 	dryRun, denialDetails                       bool
 	mismatch                                    Mismatch
@@ -129,9 +129,13 @@ func (p *parser) route(n *yaml.Node) routeDoc {
 		case "match":
 			r.match = p.match(v)
 		case "fields":
-			r.fields = p.strs(v)
-			if len(r.fields) == 0 {
-				p.errorf(v, "fields is empty: name JSON paths or form fields, or [auto]")
+			p.sequence(v, "fields", func(item *yaml.Node) {
+				if f, ok := p.field(item); ok {
+					r.fields = append(r.fields, f)
+				}
+			})
+			if v.Kind == yaml.SequenceNode && len(v.Content) == 0 {
+				p.errorf(v, "fields is empty: name paths of keys such as phone or user.phone, or [auto]")
 			}
 		case "region":
 			r.region = p.regionHint(v)
@@ -184,8 +188,9 @@ func (p *parser) match(n *yaml.Node) Match {
 				p.errorf(v, "path_regex %q: %v", src, err)
 				break
 			}
-			// Anchored: the whole path must match, as Envoy's safe_regex does.
-			m.PathRegex = regexp.MustCompile("^(?:" + src + ")$")
+			// Anchored: the whole path must match, as Envoy's safe_regex
+			// does; and ignoring case, as paths are compared (see matches).
+			m.PathRegex = regexp.MustCompile("(?i)^(?:" + src + ")$")
 		case "methods":
 			for _, method := range p.strs(v) {
 				m.Methods = append(m.Methods, strings.ToUpper(method))
@@ -210,6 +215,7 @@ func (p *parser) match(n *yaml.Node) Match {
 // header or a body field, with a default.
 func (p *parser) regionHint(n *yaml.Node) RegionHint {
 	var h RegionHint
+	fieldGiven := false
 	if n.Kind == yaml.ScalarNode {
 		h.Fixed = p.regionCode(n)
 		return h
@@ -219,27 +225,42 @@ func (p *parser) regionHint(n *yaml.Node) RegionHint {
 		case "header":
 			h.Header = strings.ToLower(p.str(v))
 		case "field":
-			h.Field = p.str(v)
+			fieldGiven = true
+			if f, ok := p.field(v); ok && f.Auto {
+				p.errorf(v, "region field: name the key that holds the country, such as address.country; auto is for numbers")
+			} else if ok {
+				h.Field = &f
+			}
 		case "default":
 			h.Fixed = p.regionCode(v)
 		}
 	})
-	if h.Header != "" && h.Field != "" {
+	if h.Header != "" && h.Field != nil {
 		p.errorf(n, "region takes its hint from a header or a field, not both")
 	}
-	if n.Kind == yaml.MappingNode && h.Header == "" && h.Field == "" {
+	if n.Kind == yaml.MappingNode && h.Header == "" && !fieldGiven {
 		p.errorf(n, "region mapping needs a header or a field (or write `region: US`)")
 	}
 	return h
 }
 
+// regionCode reads a region that libphonenumber knows: any other makes every
+// national number unparsable.
 func (p *parser) regionCode(n *yaml.Node) string {
 	code := strings.ToUpper(p.str(n))
-	if len(code) != 2 || code[0] < 'A' || code[0] > 'Z' || code[1] < 'A' || code[1] > 'Z' {
-		p.errorf(n, "region %q is not an ISO 3166-1 alpha-2 code such as US or GB", code)
+	switch {
+	case n.Kind != yaml.ScalarNode:
+	case insight.IsRegion(code):
+	case regionMistakes[code] != "":
+		p.errorf(n, "region %q is not an ISO 3166-1 alpha-2 code: did you mean %s?", code, regionMistakes[code])
+	default:
+		p.errorf(n, "region %q is not an ISO 3166-1 alpha-2 region that libphonenumber knows, such as US or GB", code)
 	}
 	return code
 }
+
+// regionMistakes are codes people write for a region whose ISO code differs.
+var regionMistakes = map[string]string{"UK": "GB", "EN": "GB", "EL": "GR", "SP": "ES", "JA": "JP", "KO": "KR"}
 
 // data reads the `data:` section: entries that extend or override the
 // engine's embedded tables.
@@ -512,10 +533,31 @@ func (p *parser) strs(n *yaml.Node) []string {
 	return out
 }
 
+// field reads one entry of `fields` (or a region's field) by the grammar of
+// [ParseField].
+func (p *parser) field(n *yaml.Node) (Field, bool) {
+	s := p.str(n)
+	if n.Kind != yaml.ScalarNode {
+		return Field{}, false
+	}
+	f, err := ParseField(s)
+	if err != nil {
+		p.errorf(n, "%v", err)
+		return Field{}, false
+	}
+	return f, true
+}
+
 func (p *parser) path(n *yaml.Node) string {
 	s := p.str(n)
-	if s != "" && !strings.HasPrefix(s, "/") {
+	switch {
+	case s == "":
+	case !strings.HasPrefix(s, "/"):
 		p.errorf(n, "path %q must start with /", s)
+	case NormalizePath(s) != s:
+		// Requests are matched by their normalized path, so a route
+		// written otherwise would never match.
+		p.errorf(n, "path %q is matched as requests are, normalized: write %q", s, NormalizePath(s))
 	}
 	return s
 }

@@ -51,9 +51,10 @@ type Set struct {
 type Route struct {
 	Name  string
 	Match Match
-	// Fields name where numbers are: JSON paths ("phone", "user.phone",
-	// "contacts[*].phone") or form field names; "auto" finds phone-like keys.
-	Fields []string
+	// Fields name where numbers are: paths of keys ("phone", "user.phone",
+	// "contacts[*].phone") in JSON, form, multipart and GraphQL bodies alike,
+	// or "auto", which finds phone-like keys (see the package doc).
+	Fields []Field
 	// Region says where the hint for numbers written without a country code
 	// comes from.
 	Region RegionHint
@@ -101,7 +102,7 @@ type Match struct {
 type RegionHint struct {
 	Fixed  string // ISO 3166-1 alpha-2, or ""
 	Header string // lower-case header name
-	Field  string // JSON path or form field, as in Route.Fields
+	Field  *Field // a path of keys, as in Route.Fields; nil when none
 }
 
 // Policy is an ordered list of rules. The first rule whose condition holds

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -50,9 +51,9 @@ routes:
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []RegionHint{{Fixed: "GB"}, {Header: "cf-ipcountry", Fixed: "US"}, {Field: "address.country"}}
+	want := []RegionHint{{Fixed: "GB"}, {Header: "cf-ipcountry", Fixed: "US"}, {Field: &Field{Path: "address.country", Keys: []string{"address", "country"}}}}
 	for i, r := range set.Routes {
-		if r.Region != want[i] {
+		if !reflect.DeepEqual(r.Region, want[i]) {
 			t.Errorf("route %s: region %+v, want %+v", r.Name, r.Region, want[i])
 		}
 	}
@@ -103,7 +104,18 @@ func TestSchemaErrors(t *testing.T) {
 		{"version: 1\nroutes:\n  - {name: a, policy: standard, match: {path_regex: \"(\"}}\n", `p.yaml:3:53: path_regex "(": missing closing )`},
 		{"version: 1\nroutes:\n  - {name: a, policy: standard, match: {path: /a, path_prefix: /b}}\n", `p.yaml:3:40: match has path and path_prefix: use one of path, path_prefix or path_regex`},
 		{"version: 1\nroutes:\n  - {name: a, policy: standard, match: {host: \"a.*.com\"}}\n", `p.yaml:3:47: host "a.*.com": a wildcard may only lead`},
-		{"version: 1\nroutes:\n  - {name: a, policy: standard, region: USA}\n", `p.yaml:3:41: region "USA" is not an ISO 3166-1 alpha-2 code`},
+		{"version: 1\nroutes:\n  - {name: a, policy: standard, region: USA}\n", `p.yaml:3:41: region "USA" is not an ISO 3166-1 alpha-2 region that libphonenumber knows`},
+		{"version: 1\nroutes:\n  - {name: a, policy: standard, region: UK}\n", `p.yaml:3:41: region "UK" is not an ISO 3166-1 alpha-2 code: did you mean GB?`},
+		{"version: 1\nroutes:\n  - {name: a, policy: standard, region: {header: x, default: XX}}\n", `p.yaml:3:62: region "XX" is not an ISO 3166-1 alpha-2 region`},
+		{"version: 1\nroutes:\n  - {name: a, policy: standard, fields: [$.phone]}\n", `p.yaml:3:42: field "$.phone": paths start at the top of the body without JSONPath's $, as in "phone"`},
+		{"version: 1\nroutes:\n  - {name: a, policy: standard, fields: [contacts.*.phone]}\n", `p.yaml:3:42: field "contacts.*.phone": * is not a key; mark an array with [*]`},
+		{"version: 1\nroutes:\n  - {name: a, policy: standard, fields: [\"contacts[0].phone\"]}\n", `p.yaml:3:42: field "contacts[0].phone": only [*] may follow a key`},
+		{"version: 1\nroutes:\n  - {name: a, policy: standard, fields: [user..phone]}\n", `p.yaml:3:42: field "user..phone": empty key`},
+		{"version: 1\nroutes:\n  - {name: a, policy: standard, fields: [\"user phone\"]}\n", `p.yaml:3:42: field "user phone": " " cannot be in a key`},
+		{"version: 1\nroutes:\n  - {name: a, policy: standard, fields: []}\n", `p.yaml:3:41: fields is empty`},
+		{"version: 1\nroutes:\n  - {name: a, policy: standard, region: {field: auto}}\n", `p.yaml:3:49: region field: name the key that holds the country`},
+		{"version: 1\nroutes:\n  - {name: a, policy: standard, match: {path: /api//register}}\n", `p.yaml:3:47: path "/api//register" is matched as requests are, normalized: write "/api/register"`},
+		{"version: 1\nroutes:\n  - {name: a, policy: standard, match: {path_prefix: /api/./x}}\n", `p.yaml:3:54: path "/api/./x" is matched as requests are, normalized: write "/api/x"`},
 		{"version: 1\nroutes:\n  - {name: a, policy: standard, region: {header: x, field: y}}\n", `p.yaml:3:41: region takes its hint from a header or a field, not both`},
 		{"version: 1\nroutes:\n  - {name: a, policy: standard, dry_run: yes}\n", `p.yaml:3:42: want true or false, got the string "yes"`},
 		{"version: 1\ndata:\n  disposable_prefixes: [\"447400\"]\n", `p.yaml:3:25: prefix "447400": want + and 1 to 15 digits`},
