@@ -50,7 +50,8 @@ func decodeBody(req *policy.Request, max int) ([]byte, error) {
 			r = flate.NewReader(bytes.NewReader(req.Body))
 		}
 	default:
-		return nil, fmt.Errorf("content-encoding %q is not gzip or deflate", enc)
+		// The header's value is the client's: it is not quoted.
+		return nil, errors.New("the content-encoding is not gzip, deflate or identity")
 	}
 	out, err := io.ReadAll(io.LimitReader(r, int64(max)+1))
 	if err != nil {

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net/netip"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
@@ -72,7 +74,7 @@ func (s *Server) check(ctx context.Context, view func() *policy.Request) (v verd
 	start := time.Now()
 	defer func() {
 		if p := recover(); p != nil {
-			s.log.ErrorContext(ctx, "check panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			s.log.ErrorContext(ctx, "check panicked", "panic", redactDigits(fmt.Sprint(p)), "stack", string(debug.Stack()))
 			v, f = verdict{}, &fault{faultPanic, codes.Internal, errors.New("internal error")}
 		}
 		s.metrics.observe(&v, f, time.Since(start))
@@ -116,19 +118,26 @@ func (s *Server) decide(req *policy.Request, route *policy.Route, engine *insigh
 	if req.PartialBody {
 		return route.Fallback(policy.ReasonPartialBody), nil
 	}
-	body, err := decodeBody(req, s.opts.MaxBodyBytes)
+	raw, err := decodeBody(req, s.opts.MaxBodyBytes)
 	switch {
 	case errors.Is(err, errBodyTooLarge):
 		s.log.Info("body over the limit", "route", route.Name, "limit", s.opts.MaxBodyBytes)
 		return route.Fallback(policy.ReasonBodyTooLarge), nil
 	case err != nil:
-		s.log.Info("undecodable body", "route", route.Name, "content_encoding", req.Headers["content-encoding"], "error", err)
+		// The error names the encoding's kind, never the header's value.
+		s.log.Info("undecodable body", "route", route.Name, "error", err)
 		return route.Fallback(policy.ReasonUnparsableBody), nil
 	}
-	region := regionHint(req, body, route.Region)
-	values, err := extract(req.ContentType, body, route.Fields, region, route.ContentTypeMismatch)
+	b, err := readBody(req.ContentType, raw, route.ContentTypeMismatch)
+	var values []found
+	region := route.Region.Fixed
+	if err == nil {
+		region = regionHint(req, b, route.Region)
+		values, err = extract(b, route.Fields, region)
+	}
 	if err != nil {
-		s.log.Info("unparsable body", "route", route.Name, "content_type", req.ContentType, "error", err)
+		// Extraction errors say the format and a position, never body bytes.
+		s.log.Info("unparsable body", "route", route.Name, "media_type", mediaTypeOf(req.ContentType), "error", err)
 		return route.Fallback(policy.ReasonUnparsableBody), nil
 	}
 	// The number's facts come from the cache; the client's address and the
@@ -138,7 +147,11 @@ func (s *Server) decide(req *policy.Request, route *policy.Route, engine *insigh
 	seen := make(map[string]*insight.Velocity, len(values)) // a number twice in a body is one sighting
 	numbers := make([]policy.Number, len(values))
 	for i, v := range values {
-		base := engine.Lookup(v.value, region)
+		hint := region
+		if v.region != "" {
+			hint = v.region // a country given beside the number
+		}
+		base := engine.Lookup(v.value, hint)
 		var vel *insight.Velocity
 		if base.E164 != "" {
 			if vel = seen[base.E164]; vel == nil {
@@ -150,6 +163,38 @@ func (s *Server) decide(req *policy.Request, route *policy.Route, engine *insigh
 		numbers[i] = policy.Number{Field: v.field, Insight: engine.ForRequest(base, addr, vel)}
 	}
 	return route.Decide(req, numbers)
+}
+
+// regionHint resolves a route's region hint for one request: the header or
+// body field it names when that holds a region libphonenumber knows (an ISO
+// code, or a calling code in a body field), else the route's fixed region. A
+// value that is no region is ignored: it would make every national number
+// unparsable.
+func regionHint(req *policy.Request, b *body, h policy.RegionHint) string {
+	var r string
+	switch {
+	case h.Header != "":
+		if v := strings.ToUpper(strings.TrimSpace(req.Headers[h.Header])); insight.IsRegion(v) {
+			r = v
+		}
+	case h.Field != nil:
+		r = regionOf(valueAt(b, *h.Field))
+	}
+	if r == "" {
+		return h.Fixed
+	}
+	return r
+}
+
+// mediaTypeOf is the media type of a content type, for logs: its parameters
+// are the client's bytes and are left out, and so is a type that is not a
+// plain token.
+func mediaTypeOf(contentType string) string {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil && !errors.Is(err, mime.ErrInvalidMediaParameter) || len(mt) > 100 || hasDigitRun(mt) {
+		return "invalid"
+	}
+	return mt
 }
 
 func (s *Server) logDecision(ctx context.Context, v *verdict, took time.Duration) {

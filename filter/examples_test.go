@@ -50,7 +50,7 @@ func TestExamplePolicies(t *testing.T) {
 		"enrichment.yaml": {
 			{"verified: keep", "POST", "/leads", "", `{"country":"GB","phone":"07400 123456"}`,
 				nil, want{decision: "tag", tags: "keep", extra: map[string]string{HeaderCountry: "GB"}}},
-			{"invalid: drop, never refuse", "POST", "/leads", "", `{"phone":"not a number"}`,
+			{"invalid: drop, never refuse", "POST", "/leads", "", `{"phone":"12 34"}`,
 				nil, want{decision: "tag", tags: "drop"}},
 			{"a cut body is tagged", "POST", "/leads", "", `{"phone":"+447400`,
 				map[string]string{partialBodyHeader: "true"}, want{decision: "tag", tags: "partial_body"}},

@@ -6,6 +6,7 @@ import (
 	"net/http/pprof"
 	"net/netip"
 	"strconv"
+	"strings"
 )
 
 // HTTPHandler serves the HTTP port: /healthz (the process is alive), /readyz
@@ -20,16 +21,37 @@ func (s *Server) HTTPHandler() http.Handler {
 	mux.HandleFunc("GET /readyz", s.serveReadyz)
 	mux.Handle("GET /metrics", s.metrics.handler())
 	mux.HandleFunc("GET /v1/insight", s.serveInsight)
-	prefix := s.authzPrefix()
-	mux.HandleFunc(prefix+"/", s.serveHTTPAuthz)
-	mux.HandleFunc(prefix, s.serveHTTPAuthz)
 	if s.opts.Pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
-	return mux
+	prefix := s.authzPrefix()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The HTTP ext_authz mode is dispatched on the raw path, before
+		// ServeMux, which answers "//" and ".." paths with a redirect to
+		// their clean form: Envoy would hand that redirect to the client
+		// and the request would never be judged.
+		if p := requestPath(r); p == prefix || strings.HasPrefix(p, prefix+"/") {
+			s.serveHTTPAuthz(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// requestPath is the path as the client sent it, percent-encodings and all,
+// without the query.
+func requestPath(r *http.Request) string {
+	p := r.RequestURI
+	if !strings.HasPrefix(p, "/") {
+		p = r.URL.EscapedPath() // absolute-form or "*"
+	}
+	if i := strings.IndexAny(p, "?#"); i >= 0 {
+		p = p[:i]
+	}
+	return p
 }
 
 type readiness struct {

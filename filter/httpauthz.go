@@ -1,7 +1,6 @@
 package filter
 
 import (
-	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -58,33 +57,25 @@ func (s *Server) serveHTTPAuthz(w http.ResponseWriter, r *http.Request) {
 }
 
 // httpRequestView builds the request view from what Envoy's HTTP ext_authz
-// filter sent: the original method, the original path behind the prefix, the
-// allowed headers, and the buffered body (bounded by MaxBodyBytes; a larger
-// one is marked so the route's on_partial_body applies).
+// filter sent: the original method, the original path behind the prefix
+// (normalized as in gRPC mode), the allowed headers, and the buffered body.
+// At most one byte past MaxBodyBytes is read, so a larger body is judged
+// body_too_large exactly as in gRPC mode.
 func (s *Server) httpRequestView(r *http.Request) *policy.Request {
 	headers := make(map[string]string, len(r.Header))
 	for name, values := range r.Header {
 		headers[strings.ToLower(name)] = strings.Join(values, ",")
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, int64(s.opts.MaxBodyBytes)))
-	partial := strings.EqualFold(headers[partialBodyHeader], "true")
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		partial = true // over the limit: judged as a body Envoy cut
-	}
-	path := strings.TrimPrefix(r.URL.Path, s.authzPrefix())
-	if path == "" {
-		path = "/"
-	}
+	body, _ := io.ReadAll(io.LimitReader(r.Body, int64(s.opts.MaxBodyBytes)+1))
 	source, _, _ := net.SplitHostPort(r.RemoteAddr)
 	return &policy.Request{
-		Method:      r.Method,
-		Path:        path,
+		Method:      strings.ToUpper(r.Method),
+		Path:        policy.NormalizePath(strings.TrimPrefix(requestPath(r), s.authzPrefix())),
 		Host:        strings.ToLower(r.Host),
 		Headers:     headers,
 		ContentType: headers["content-type"],
 		Body:        body,
-		PartialBody: partial,
+		PartialBody: strings.EqualFold(headers[partialBodyHeader], "true"),
 		ClientIP:    clientIP(headers, source, s.opts.XFFTrustedHops),
 	}
 }

@@ -45,9 +45,6 @@ func requestView(cr *authv3.CheckRequest, xffTrustedHops int) *policy.Request {
 	if path == "" {
 		path = headers[":path"]
 	}
-	if i := strings.IndexByte(path, '?'); i >= 0 {
-		path = path[:i]
-	}
 	host := h.GetHost()
 	if host == "" {
 		host = headers[":authority"]
@@ -58,7 +55,7 @@ func requestView(cr *authv3.CheckRequest, xffTrustedHops int) *policy.Request {
 	}
 	return &policy.Request{
 		Method:            strings.ToUpper(method),
-		Path:              path,
+		Path:              policy.NormalizePath(path),
 		Host:              host,
 		Headers:           headers,
 		ContentType:       headers["content-type"],

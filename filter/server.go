@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"reflect"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -191,26 +190,6 @@ func (s *Server) updateHealth() {
 	s.health.SetServingStatus("", st)
 	s.health.SetServingStatus(AuthorizationService, st)
 }
-
-// regionHint resolves a route's region hint for one request: the header or
-// body field it names when that holds a two-letter code, else the fixed one.
-func regionHint(req *policy.Request, body []byte, h policy.RegionHint) string {
-	var v string
-	switch {
-	case h.Header != "":
-		v = req.Headers[h.Header]
-	case h.Field != "":
-		if found, err := extract(req.ContentType, body, []string{h.Field}, "", policy.MismatchParse); err == nil && len(found) > 0 {
-			v = found[0].value
-		}
-	}
-	if v = strings.ToUpper(strings.TrimSpace(v)); len(v) == 2 && isLetter(v[0]) && isLetter(v[1]) {
-		return v
-	}
-	return h.Fixed
-}
-
-func isLetter(b byte) bool { return 'A' <= b && b <= 'Z' }
 
 // Serve answers gRPC on grpcLis and HTTP on httpLis until ctx is done, then
 // drains: health turns NOT_SERVING, in-flight checks finish (within

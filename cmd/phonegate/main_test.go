@@ -131,7 +131,7 @@ func TestServeAnswersChecksAndDrainsOnSIGTERM(t *testing.T) {
 		Http: &authv3.AttributeContext_HttpRequest{
 			Method: "POST", Path: "/signup", Host: "signup.example.com",
 			Headers: map[string]string{":method": "POST", ":path": "/signup", "content-type": "application/json"},
-			RawBody: []byte(`{"phone":"not a phone"}`),
+			RawBody: []byte(`{"phone":"+44 12"}`),
 		},
 	}}}
 	cr, err := authv3.NewAuthorizationClient(conn).Check(ctx, check)
