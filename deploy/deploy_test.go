@@ -324,6 +324,9 @@ func TestIstio(t *testing.T) {
 		se.GetEndpoints()[0].GetAddress() != "127.0.0.1" || se.GetPorts()[0].GetNumber() != 9001 {
 		t.Errorf("provider %s:%d, service entry %v", grpcProvider.GetService(), grpcProvider.GetPort(), se)
 	}
+	if n := mesh.GetPathNormalization().GetNormalization(); n != meshv1alpha1.MeshConfig_ProxyPathNormalization_MERGE_SLASHES {
+		t.Errorf("path normalization %v, want MERGE_SLASHES (what phonegate's route matching assumes)", n)
+	}
 	body := grpcProvider.GetIncludeRequestBodyInCheck()
 	if !body.GetPackAsBytes() || !body.GetAllowPartialMessage() || body.GetMaxRequestBytes() == 0 || grpcProvider.GetFailOpen() {
 		t.Errorf("provider body %v, fail open %v", body, grpcProvider.GetFailOpen())

@@ -5,11 +5,13 @@
 // # One check
 //
 // [Server.Check] turns Envoy's CheckRequest into a [policy.Request] (method,
-// path, host, lower-case headers, the raw body, whether Envoy cut it, the
-// client IP, the route's context_extensions), asks the loaded [policy.Set] for
-// the route, extracts the phone numbers the route names from the body (JSON,
-// form or multipart), scores each with the [insight.Engine], and lets the
-// route's policy decide. The strictest decision of all numbers wins.
+// normalized path, host, lower-case headers, the raw body, whether Envoy cut
+// it, the client IP, the route's context_extensions), asks the loaded
+// [policy.Set] for the route, reads the body into a tree of keys (JSON, forms
+// and multipart with bracket names, GraphQL arguments), finds the values the
+// route's fields name in it (the model is stated in package policy's doc),
+// scores each with the [insight.Engine], and lets the route's policy decide.
+// The strictest decision of all numbers wins.
 //
 // # The answer
 //
@@ -37,8 +39,11 @@
 // loaded and the engine is warm, and again while draining.
 //
 // One file per concern: request.go (CheckRequest -> request view), body.go
-// (content-encoding and size), extract.go (numbers out of JSON, forms,
-// multipart and free text), check.go (the check every transport shares),
+// (content-encoding and size), tree.go (the tree a body is read into) with
+// json.go, form.go (forms and multipart) and graphql.go, walk.go (the values
+// a route's fields name) with phonekey.go (which keys auto reads), extract.go
+// (content types, free text), redact.go (nothing from a request in a
+// message), check.go (the check every transport shares),
 // response.go (decision -> CheckResponse), httpauthz.go (the HTTP mode),
 // metrics.go, server.go (lifecycle, policy swaps, health).
 //

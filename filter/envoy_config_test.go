@@ -102,6 +102,13 @@ func TestEnvoyYAML(t *testing.T) {
 	if checked["/healthz"] || !checked["/signup"] || !checked["/"] {
 		t.Errorf("ext_authz on routes: %v; want it off on /healthz only", checked)
 	}
+	// Paths reach phonegate and the router in one spelling, and an encoded
+	// slash never reaches them (policy.NormalizePath leaves it encoded).
+	if !hcm.GetNormalizePath().GetValue() || !hcm.GetMergeSlashes() ||
+		hcm.GetPathWithEscapedSlashesAction() != hcmv3.HttpConnectionManager_REJECT_REQUEST {
+		t.Errorf("path handling: normalize_path %v, merge_slashes %v, path_with_escaped_slashes_action %v; want true, true, REJECT_REQUEST",
+			hcm.GetNormalizePath().GetValue(), hcm.GetMergeSlashes(), hcm.GetPathWithEscapedSlashesAction())
+	}
 	if len(hcm.GetAccessLog()) == 0 {
 		t.Error("no access log")
 	}

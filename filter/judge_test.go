@@ -242,4 +242,3 @@ func TestBodyOverTheLimitIsTheSameInBothModes(t *testing.T) {
 		}
 	}
 }
-

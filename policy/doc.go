@@ -8,7 +8,7 @@
 //	routes:                        # tried in order; the first match is used
 //	  - name: signup
 //	    match:                     # every part is optional
-//	      path: /signup            # exact path, query excluded; or
+//	      path: /signup            # exact path (a trailing / too); or
 //	      path_prefix: /api/       #   a prefix; or
 //	      path_regex: /v[0-9]+/.*  #   an RE2 regex matching the whole path
 //	      methods: [POST]
@@ -42,6 +42,46 @@
 //	  window: 10m                  # sliding window of the counts
 //	  max_numbers: 20000           # numbers remembered (about 700 B each)
 //	  recent_abuse: {seen: 20, distinct_ips: 5, distinct_networks: 5}
+//
+// Paths are compared with the request's path as [NormalizePath] leaves it
+// (query dropped, dot segments removed, slashes merged, unreserved
+// percent-encodings decoded), ignoring case; a route's own paths must be
+// written normalized. Regions are ISO 3166-1 alpha-2 codes that
+// libphonenumber has metadata for ("UK" is refused: GB); a region from a
+// header or body field that is not one is ignored for the route's default.
+//
+// # Where numbers are found
+//
+// A body, whatever its format, is a tree of keys: JSON objects and arrays;
+// form and multipart names in the bracket convention (user[phone],
+// phone[], contacts[0][phone], contacts[0].phone) parsed into the same paths;
+// the arguments of every field of a GraphQL document, under the key
+// "variables" beside the request's own variables (an argument $v takes the
+// variable's value and default). Each entry of `fields` is [AutoField] or a
+// path, by this grammar ([ParseField]):
+//
+//	field = "auto" / path
+//	path  = key *( "." key / "[*]" )
+//	key   = 1*( letter / digit / "_" / "-" )
+//
+// A path names the values under its keys from the top of the body, keys
+// compared ignoring case (every case twin counts, as Go's encoding/json binds
+// any of them), arrays and empty keys passed through (so "[*]" marks an
+// array for the reader, and contacts.phone is contacts[*].phone). `auto`
+// names keys whose words (split at _ - . brackets, camelCase and digits) end
+// in a phone word (phone, mobile, tel, telephone, msisdn, cell, cellphone,
+// whatsapp, sms, ...) after trailing qualifiers (number, no, e164, home, work,
+// primary, digits); under auto a value without a digit is not a number, and
+// when no key is found, numbers written in free text are.
+//
+// A named key holding an object or array yields the values inside it; a
+// country field there (country, country_code, iso2, region, dial_code) is the
+// region hint of the values beside it, an area_code is joined to them, and
+// fields describing the number (type, id, ext, verified, ...) and values
+// without a digit are skipped. A name/value attribute object
+// ({"Name": "phone_number", "Value": "..."}) counts as the key it names.
+// Empty and blank values are no number, like null, true and false. Every
+// value found counts and the strictest decision wins.
 //
 // Envoy may name a route directly with the context_extensions key
 // phonegate-route; otherwise the first route whose match fits is used. A

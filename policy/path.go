@@ -3,17 +3,22 @@ package policy
 import "strings"
 
 // NormalizePath returns the path that routes match, so that a path spelled
-// differently from a route's cannot slip past it: the query and fragment are
-// dropped, percent-encoded unreserved characters (letters, digits, - . _ ~)
-// are decoded, other percent-encodings upper-cased and a stray "%" written
-// "%25", path parameters
-// (";jsessionid=...", which Java servers strip) are dropped from every
-// segment, duplicate slashes are merged, and the dot segments "." and ".." are
-// removed as RFC 3986 section 5.2.4 says. An encoded slash or backslash (%2F,
-// %5C) is left encoded: what it means is up to the upstream, and Envoy's
-// path_with_escaped_slashes_action: REJECT_REQUEST refuses such paths before
-// phonegate sees them. The result always starts with "/" and never holds
-// "//", "/./" or "/../".
+// differently from a route's cannot slip past it:
+//
+//   - the query and fragment are dropped;
+//   - percent-encoded unreserved characters (letters, digits, - . _ ~) are
+//     decoded, other percent-encodings upper-cased, and a "%" that starts no
+//     escape written "%25" (so nothing is ever decoded twice);
+//   - a backslash is a slash, as Envoy's normalize_path has it;
+//   - path parameters (";jsessionid=...", which Java servers strip) are
+//     dropped from every segment;
+//   - duplicate slashes are merged, and the dot segments "." and ".." removed
+//     as RFC 3986 section 5.2.4 says.
+//
+// An encoded slash or backslash (%2F, %5C) is left encoded: what it means is
+// up to the upstream, and Envoy's path_with_escaped_slashes_action:
+// REJECT_REQUEST refuses such paths before phonegate sees them. The result
+// always starts with "/" and never holds "//", "/./" or "/../".
 func NormalizePath(p string) string {
 	if i := strings.IndexAny(p, "?#"); i >= 0 {
 		p = p[:i]
@@ -21,7 +26,8 @@ func NormalizePath(p string) string {
 	if isNormal(p) {
 		return p // the common case, without allocating
 	}
-	p = decodeUnreserved(p)
+	// Envoy's normalize_path turns backslashes into slashes; so do we.
+	p = strings.ReplaceAll(decodeUnreserved(p), "\\", "/")
 	var b strings.Builder
 	b.Grow(len(p) + 1)
 	segs := strings.Split(p, "/")
@@ -63,7 +69,7 @@ func NormalizePath(p string) string {
 // isNormal reports whether p needs no work: it starts with "/" and holds no
 // "%", ";", "//" and no "." or ".." segment.
 func isNormal(p string) bool {
-	if p == "" || p[0] != '/' || strings.ContainsAny(p, "%;") || strings.Contains(p, "//") {
+	if p == "" || p[0] != '/' || strings.ContainsAny(p, "%;\\") || strings.Contains(p, "//") {
 		return false
 	}
 	for seg := range strings.SplitSeq(p[1:], "/") {

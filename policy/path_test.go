@@ -33,6 +33,8 @@ func TestNormalizePath(t *testing.T) {
 		"/%0%61":                     "/%250a",
 		"/api/caf%C3%A9":             "/api/caf%C3%A9",
 		"/..":                        "/",
+		"/api\\register":             "/api/register",
+		"\\api\\..\\api\\register":   "/api/register",
 		"/.":                         "/",
 	} {
 		if got := NormalizePath(in); got != want {
