@@ -98,7 +98,8 @@ func (s *Server) check(ctx context.Context, view func() *policy.Request) (v verd
 	v.route = route
 	d, err := s.decide(v.req, route, cur.engine)
 	if err != nil {
-		s.log.ErrorContext(ctx, "decide", "route", route.Name, "error", err)
+		// A RuleError names the policy, rule and kind, never a value.
+		s.log.ErrorContext(ctx, "rule failed", "route", route.Name, "error", err)
 		return verdict{}, &fault{faultRule, codes.Internal, err}
 	}
 	if err := ctx.Err(); err != nil {

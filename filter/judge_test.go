@@ -242,3 +242,32 @@ func TestBodyOverTheLimitIsTheSameInBothModes(t *testing.T) {
 		}
 	}
 }
+
+// TestRuleErrorsAreCounted: a rule that fails at run time is a fault (a gRPC
+// error, so Envoy's failure_mode_allow decides) counted by policy and rule.
+func TestRuleErrorsAreCounted(t *testing.T) {
+	j := startJudge(t, mustCompile(t, `
+version: 1
+routes:
+  - {name: r, fields: [phone], policy: p}
+policies:
+  - name: p
+    rules:
+      - name: first-warning
+        when: insight.warnings[0].risk == "X"
+        action: reject
+`))
+	got := j.viaGRPC(t, "POST", "/signup", "application/json", `{"phone":"+447400123456"}`, nil)
+	if got.answer != "fault" || !strings.Contains(got.errText, `rule "first-warning"`) {
+		t.Fatalf("answer %s %q, want a fault naming the rule", got.answer, got.errText)
+	}
+	resp, err := http.Get(j.http + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := `phonegate_rule_errors_total{policy="p",rule="first-warning"} 1`; !strings.Contains(string(b), want) {
+		t.Errorf("/metrics lacks %s", want)
+	}
+}

@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
@@ -22,6 +23,7 @@ type Metrics struct {
 	latency    prometheus.Histogram
 	numbers    *prometheus.CounterVec
 	errors     *prometheus.CounterVec
+	ruleErrors *prometheus.CounterVec
 }
 
 func newMetrics(cache *insight.CacheStats) *Metrics {
@@ -44,6 +46,10 @@ func newMetrics(cache *insight.CacheStats) *Metrics {
 			Name: "phonegate_check_errors_total",
 			Help: "Checks that failed with a fault of phonegate's (a gRPC error: Envoy's failure_mode_allow decides), by kind: no_policy, unknown_route, rule, canceled, panic.",
 		}, []string{"kind"}),
+		ruleErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "phonegate_rule_errors_total",
+			Help: "Rules that failed to evaluate at run time (each also a check fault of kind rule), by policy and rule.",
+		}, []string{"policy", "rule"}),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "phonegate_policy_reload_total",
 			Help: "Policy reloads after a change on disk, by result: success (swapped in) or failure (the last good policy kept).",
@@ -67,7 +73,7 @@ func newMetrics(cache *insight.CacheStats) *Metrics {
 		Name: "phonegate_insight_cache_misses_total",
 		Help: "Insights computed because the LRU cache did not hold them.",
 	}, func() float64 { return float64(cache.Misses.Load()) })
-	m.registry.MustRegister(m.reloads, m.policyInfo, m.checks, m.latency, m.numbers, m.errors, cacheHits, cacheMisses,
+	m.registry.MustRegister(m.reloads, m.policyInfo, m.checks, m.latency, m.numbers, m.errors, m.ruleErrors, cacheHits, cacheMisses,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -87,6 +93,10 @@ func (m *Metrics) observe(v *verdict, f *fault, took time.Duration) {
 	switch {
 	case f != nil:
 		m.errors.WithLabelValues(f.kind).Inc()
+		var re *policy.RuleError
+		if errors.As(f.err, &re) {
+			m.ruleErrors.WithLabelValues(re.Policy, re.Rule).Inc()
+		}
 	case v.decision == nil:
 		m.checks.WithLabelValues("", "", string(policy.Allow), "").Inc()
 	default:

@@ -51,9 +51,6 @@ type Insight struct {
 	// Warnings lists every signal that lowered trust; empty when none did.
 	Warnings    []Warning   `json:"warnings"`
 	Diagnostics Diagnostics `json:"diagnostics"`
-
-	maps *mapCache // AsMap's cache; not part of the JSON form
-	base *Insight  // for a request's insight: the cached number it adds to
 }
 
 // Country is the region a number belongs to.

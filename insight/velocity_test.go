@@ -79,9 +79,6 @@ func TestForRequestVelocity(t *testing.T) {
 	if in.Velocity != abuse || in.RiskScore != base.RiskScore+weightRecentAbuse || !slices.Contains(codes(in), WarnRecentAbuse) {
 		t.Errorf("recent abuse: velocity %+v risk %d warnings %v", in.Velocity, in.RiskScore, codes(in))
 	}
-	if m := in.AsMap()["velocity"].(map[string]any); m["recent_abuse"] != true || m["distinct_networks"] != int64(6) {
-		t.Errorf("insight.velocity for CEL: %v", m)
-	}
 	if base.Velocity != nil || slices.Contains(codes(base), WarnRecentAbuse) {
 		t.Error("the cached insight changed")
 	}

@@ -114,8 +114,21 @@ func (r *Route) Decide(req *Request, numbers []Number) (Decision, error) {
 }
 
 // decide runs the rules in order for one number.
-func (p *Policy) decide(n *Number, reqVal map[string]any) (Decision, error) {
-	vars := &activation{insight: n.Insight.AsMap(), request: reqVal}
+func (p *Policy) decide(n *Number, reqVal *ruleRequest) (Decision, error) {
+	view := n.Insight
+	if view.IP == nil || view.Velocity == nil {
+		// A number judged without request signals: rules read them as
+		// unknown and zero (one copy, never the cached insight changed).
+		c := *view
+		if c.IP == nil {
+			c.IP = &noIP
+		}
+		if c.Velocity == nil {
+			c.Velocity = &noVelocity
+		}
+		view = &c
+	}
+	vars := &activation{insight: view, request: reqVal}
 	for _, rule := range p.Rules {
 		out, _, err := rule.program.Eval(vars)
 		if err != nil {

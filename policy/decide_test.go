@@ -1,7 +1,9 @@
 package policy
 
 import (
+	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/phonegate/phonegate/insight"
@@ -123,6 +125,36 @@ policies:
 	}
 }
 
+func TestAbsentHeaderReadsEmpty(t *testing.T) {
+	engine := insight.New(insight.Options{})
+	set, err := Compile(Source{Name: "p.yaml", Data: []byte(`version: 1
+routes:
+  - {name: r, policy: p}
+policies:
+  - name: p
+    rules:
+      - name: tier
+        when: request.headers["x-tier"] == "blocked"
+        action: reject
+      - name: sent
+        when: '"x-tier" in request.headers'
+        action: tag
+`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	num := []Number{{Insight: engine.Lookup(gbMobile, "")}}
+	if d, err := set.Routes[0].Decide(&Request{Headers: map[string]string{}}, num); err != nil || d.Action != Allow {
+		t.Errorf("absent header: %+v, %v; want allow, no fault", d, err)
+	}
+	if d, err := set.Routes[0].Decide(&Request{Headers: map[string]string{"x-tier": ""}}, num); err != nil || d.Rule != "sent" {
+		t.Errorf("empty header: %+v, %v; want rule sent", d, err)
+	}
+}
+
+// TestRuleErrorIsNotADecision: a rule that still fails at run time (an index
+// past the end of a list) is an error naming the policy, rule and kind, never
+// the values it read.
 func TestRuleErrorIsNotADecision(t *testing.T) {
 	engine := insight.New(insight.Options{})
 	set, err := Compile(Source{Name: "p.yaml", Data: []byte(`version: 1
@@ -131,14 +163,24 @@ routes:
 policies:
   - name: p
     rules:
-      - when: request.headers["x-missing"] == "x"
+      - name: first-warning
+        when: insight.warnings[0].risk == "X"
+        action: reject
+      - name: as-int
+        when: int(insight.international) > 0
         action: reject
 `)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = set.Routes[0].Decide(&Request{Headers: map[string]string{}}, []Number{{Insight: engine.Lookup(gbMobile, "")}})
-	if err == nil {
-		t.Fatal("a rule reading a missing header decided instead of failing")
+	var re *RuleError
+	if !errors.As(err, &re) || re.Rule != "first-warning" || re.Policy != "p" {
+		t.Fatalf("got %v, want a RuleError of rule first-warning", err)
+	}
+	set.Routes[0].Policy.Rules = set.Routes[0].Policy.Rules[1:]
+	_, err = set.Routes[0].Decide(&Request{}, []Number{{Insight: engine.Lookup("+447400123456", "")}})
+	if err == nil || strings.Contains(err.Error(), "7400") {
+		t.Errorf("got %v, want an error that does not quote the number", err)
 	}
 }

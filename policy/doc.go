@@ -87,14 +87,22 @@
 // phonegate-route; otherwise the first route whose match fits is used. A
 // number that no rule catches is allowed.
 //
-// Rules are CEL (cel.dev/cel-go) over two variables: `insight`, the number's
-// insight with the field names of its JSON form (insight.confidence,
-// insight.country.iso2, insight.risk_score, insight.warnings, and this
-// request's insight.ip.match and insight.velocity.distinct_networks, ...), and
-// `request` (method, path, host, headers, client_ip). A rule that fails at run
-// time (reading a header that is absent, say: test with `"x-h" in
-// request.headers` first) is a fault, not a decision. Rules are compiled once
-// at load.
+// Rules are CEL (cel.dev/cel-go) over two typed variables: `insight`, the
+// number's [insight.Insight] with the field names of its JSON form
+// (insight.confidence, insight.country.iso2, insight.risk_score,
+// insight.warnings, and this request's insight.ip.match and
+// insight.velocity.distinct_networks, ...; [InsightFields] lists them), and
+// `request` (method, path, host, headers, client_ip). Both are declared with
+// their types, so a rule is type-checked at load: a field that does not
+// exist, a comparison of a number with a string, or a condition that is not a
+// bool does not load. Numbers of different kinds compare as numbers
+// (insight.confidence_score > 0). A header the request lacks reads as ""
+// (`"x-h" in request.headers` says whether it was sent), and a number without
+// request signals has insight.ip.match "unknown" and zero velocity, so the
+// common rules cannot fail at run time. One that still does (an index past
+// the end of a list, say) is a fault, not a decision: a [RuleError] naming
+// the policy, the rule and the kind of failure, never a value the rule read,
+// counted in phonegate_rule_errors_total. Rules are compiled once at load.
 //
 // Entries of `data:` take precedence over the embedded tables of package
 // insight; a change to them gives the server a new engine (and an empty
@@ -116,9 +124,11 @@
 // # Errors
 //
 // [Compile] and [Load] check everything before anything serves: unknown keys
-// (with the list of known ones), wrong types, unknown actions, CEL that does
-// not compile or does not give a bool, duplicate names, a route naming a
-// missing policy. Each problem is an [*Error] at file:line:col, and all of them
+// (with the list of known ones), wrong types, empty or unknown actions, CEL
+// that does not compile, reads an unknown field (with the list of known ones)
+// or does not give a bool, field paths outside the grammar, regions
+// libphonenumber does not know, paths that are not normalized, a second YAML
+// document in a file, duplicate names, a route naming a missing policy. Each problem is an [*Error] at file:line:col, and all of them
 // come back together as an [ErrorList].
 //
 // This package knows nothing of gRPC or Envoy; package filter builds the

@@ -1,8 +1,10 @@
 package policy
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"regexp/syntax"
 	"slices"
@@ -71,9 +73,18 @@ func (p *parser) errorf(n *yaml.Node, format string, args ...any) {
 func (p *parser) parse(src []byte) fileDoc {
 	var doc fileDoc
 	var root yaml.Node
-	if err := yaml.Unmarshal(src, &root); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	if err := dec.Decode(&root); err != nil && !errors.Is(err, io.EOF) {
 		p.yamlError(err)
 		return doc
+	}
+	// yaml.Unmarshal would read the first document and drop the rest
+	// without a word.
+	var next yaml.Node
+	if err := dec.Decode(&next); err == nil {
+		p.errorf(&next, "a second YAML document: a policy file holds one (split policies across files of a directory instead)")
+	} else if !errors.Is(err, io.EOF) {
+		p.yamlError(err)
 	}
 	if len(root.Content) == 0 {
 		p.errs = append(p.errs, &Error{File: p.file, Line: 1, Column: 1, Message: "empty policy file: want at least `version: 1`"})
@@ -565,6 +576,10 @@ func (p *parser) path(n *yaml.Node) string {
 func (p *parser) action(n *yaml.Node) Action {
 	s := p.str(n)
 	a := Action(s)
+	if s == "" && n.Kind == yaml.ScalarNode && n.Tag != "!!null" {
+		p.errorf(n, "empty action: want one of %s", actionList())
+		return ""
+	}
 	if s != "" && !slices.Contains(Actions, a) {
 		p.errorf(n, "unknown action %q: want one of %s", s, actionList())
 		return ""

@@ -39,7 +39,7 @@ policies:
       - name: r
         when: insight.risk_score + 1
         action: tag
-`, []string{`p.yaml:6:15: policy "p": rule "r": condition: condition returns int, want bool`}},
+`, []string{`p.yaml:6:15: policy "p": rule "r": condition: condition gives int, want bool`}},
 		{"route names a missing policy", `version: 1
 routes:
   - name: signup
@@ -69,6 +69,43 @@ policies:
       - {when: "true", action: reject, status: 302}
 `, []string{`p.yaml:5:48: status 302 is not a 4xx HTTP status`}},
 		{"YAML syntax error", "version: 1\nroutes: [\n", []string{`p.yaml:2:1: did not find expected node content`}},
+		{"a misspelled insight field", `version: 1
+policies:
+  - name: p
+    rules:
+      - {when: insight.is_disposible, action: tag}
+`, []string{`p.yaml:5:16: policy "p": rule "rule 1": condition: 1:8: undefined field 'is_disposible' (insight has `}},
+		{"a request field that does not exist", `version: 1
+policies:
+  - name: p
+    rules:
+      - {when: request.tenant == "x", action: tag}
+`, []string{`p.yaml:5:16: policy "p": rule "rule 1": condition: 1:8: undefined field 'tenant' (insight has carrier, confidence`}},
+		{"a condition that gives a string", `version: 1
+policies:
+  - name: p
+    rules:
+      - {when: insight.line_type, action: tag}
+`, []string{`p.yaml:5:16: policy "p": rule "rule 1": condition: condition gives string, want bool`}},
+		{"a comparison of a number with a string", `version: 1
+policies:
+  - name: p
+    rules:
+      - {when: insight.risk_score > "50", action: tag}
+`, []string{`p.yaml:5:16: policy "p": rule "rule 1": condition: 1:20: found no matching overload for '_>_' applied to '(int, string)'`}},
+		{"a condition of dynamic type", `version: 1
+policies:
+  - name: p
+    rules:
+      - {when: 'dyn(insight.risk_score)', action: tag}
+`, []string{`p.yaml:5:16: policy "p": rule "rule 1": condition: condition gives a value whose type is known only at run time`}},
+		{"an empty action", `version: 1
+policies:
+  - name: p
+    rules:
+      - {when: "true", action: ""}
+`, []string{`p.yaml:5:32: empty action: want one of allow, tag, reject`}},
+		{"a second YAML document", "version: 1\n---\nroutes: []\n", []string{`p.yaml:2:1: a second YAML document: a policy file holds one (split policies across files of a directory instead)`}},
 		{"several problems at once", `version: 1
 routes:
   - name: a
