@@ -56,7 +56,7 @@ func readBody(contentType string, raw []byte, mismatch policy.Mismatch) (*body, 
 	}
 	t := b.tree
 	switch {
-	case declaredJSON || (!declaredForm && looksJSON):
+	case declaredJSON:
 		if err := jsonTree(raw, t); err != nil {
 			return nil, err
 		}
@@ -70,11 +70,26 @@ func readBody(contentType string, raw []byte, mismatch policy.Mismatch) (*body, 
 			return nil, err
 		}
 		return b, graphQLTree(string(raw), t, 0)
-	case looksLikeForm(trimmed):
-		return b, formTree(trimmed, t)
 	}
+	// Sniffed: a body that only looks like JSON or a form and is not one is
+	// text ("[URGENT] call me"), never a reason to refuse.
+	switch {
+	case looksJSON:
+		if err := jsonTree(raw, t); err == nil {
+			return b, graphQLOverJSON(t)
+		} else if errLimit(err) {
+			return nil, err
+		}
+	case looksLikeForm(trimmed):
+		if err := formTree(trimmed, t); err == nil {
+			return b, nil
+		} else if errLimit(err) {
+			return nil, err
+		}
+	}
+	b.tree = newTree(1)
 	b.text = true
-	_, err = t.add(0, "", kindString, string(raw)) // text/plain, ...
+	_, err = b.tree.add(0, "", kindString, string(raw)) // text/plain, ...
 	return b, err
 }
 

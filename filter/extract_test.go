@@ -203,6 +203,8 @@ var extractCases = []struct {
 	{"a content type with a bad parameter is read by its media type", "text/plain; x",
 		"hello there", auto, nil, nil, ""},
 	{"empty body", "application/json", "  ", auto, nil, nil, ""},
+	{"text that looks like JSON is text", "text/plain", "[URGENT] please call me on +44 7400 123456", auto, []string{"(text)=+44 7400 123456"}, nil, ""},
+	{"text that looks like a form is text", "", "a=%zz", auto, nil, nil, ""},
 	{"truncated JSON", "application/json", `{"phone":"+4474`, auto, nil, errAny, ""},
 	{"JSON too deep", "application/json", strings.Repeat("[", maxDepth+1), auto, nil, errTooDeep, ""},
 	{"form too deep", "application/x-www-form-urlencoded", "a" + strings.Repeat("[a]", maxDepth+1) + "=1", auto, nil, errTooDeep, ""},
