@@ -188,4 +188,3 @@ func freePort() string {
 	defer l.Close()
 	return l.Addr().String()
 }
-
