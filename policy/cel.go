@@ -50,6 +50,11 @@ var celEnv = func() *cel.Env {
 		// 0.5 < insight.confidence_score and insight.risk_score >= 50.0
 		// compare as numbers, not as a type error.
 		cel.CrossTypeNumericComparisons(true),
+		// The extension libraries Kubernetes enables for its CEL: string
+		// functions (lowerAscii, split, ...), lists (slice, flatten, ...),
+		// sets (sets.contains, ...), and IP and CIDR functions
+		// (cidr("203.0.113.0/24").containsIP(request.client_ip)).
+		ext.Strings(), ext.Lists(), ext.Sets(), ext.Network(),
 	)
 	if err != nil {
 		panic(fmt.Sprintf("policy: building the CEL environment: %v", err))

@@ -184,3 +184,44 @@ policies:
 		t.Errorf("got %v, want an error that does not quote the number", err)
 	}
 }
+
+// TestCELExtensions: the libraries Kubernetes enables are there: strings,
+// lists, sets, and IP and CIDR functions over request.client_ip.
+func TestCELExtensions(t *testing.T) {
+	engine := insight.New(insight.Options{})
+	set, err := Compile(Source{Name: "p.yaml", Data: []byte(`version: 1
+routes:
+  - {name: r, policy: p}
+policies:
+  - name: p
+    rules:
+      - name: office
+        when: isIP(request.client_ip) && cidr("203.0.113.0/24").containsIP(request.client_ip)
+        action: allow
+      - name: partner
+        when: request.headers["x-partner"].lowerAscii().split(",").exists(p, p.trim() == "acme")
+        action: tag
+        tags: [partner]
+      - name: eu
+        when: sets.intersects([insight.country.iso2], ["FR", "DE", "ES"])
+        action: tag
+        tags: [eu]
+`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr := []Number{{Insight: engine.Lookup("+33612345678", "")}}
+	for _, tt := range []struct {
+		req  Request
+		rule string
+	}{
+		{Request{ClientIP: "203.0.113.9"}, "office"},
+		{Request{ClientIP: "198.51.100.1", Headers: map[string]string{"x-partner": "Globex, ACME"}}, "partner"},
+		{Request{ClientIP: ""}, "eu"},
+	} {
+		d, err := set.Routes[0].Decide(&tt.req, fr)
+		if err != nil || d.Rule != tt.rule {
+			t.Errorf("%+v: rule %q, %v; want %q", tt.req, d.Rule, err, tt.rule)
+		}
+	}
+}
