@@ -2,6 +2,8 @@ package filter
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,6 +27,9 @@ type verdict struct {
 	decision *policy.Decision // nil when no route matched: pass, headers cleaned
 	route    *policy.Route
 	hash     string // keyed hash of the deciding number, for logs and metadata
+	// id names the decision in logs, metadata and a denial's body: Envoy's
+	// x-request-id when it is one, else a new one.
+	id string
 }
 
 // rejected reports whether the verdict denies the request (a dry-run route
@@ -61,10 +66,9 @@ func (s *Server) Check(ctx context.Context, cr *authv3.CheckRequest) (*authv3.Ch
 		return nil, status.Error(f.code, "phonegate: "+f.err.Error())
 	}
 	if v.rejected() {
-		return deniedResponse(v.decision, v.route.DenialDetails, v.hash), nil
+		return deniedResponse(&v), nil
 	}
-	dryRun := v.route != nil && v.route.DryRun
-	return okResponse(v.req, v.decision, dryRun, v.hash), nil
+	return okResponse(&v), nil
 }
 
 // check runs one request through the current policy: route, extraction,
@@ -96,6 +100,7 @@ func (s *Server) check(ctx context.Context, view func() *policy.Request) (v verd
 		return v, nil // not ours to judge
 	}
 	v.route = route
+	v.id = decisionID(v.req.Headers["x-request-id"])
 	d, err := s.decide(v.req, route, cur.engine)
 	if err != nil {
 		// A RuleError names the policy, rule and kind, never a value.
@@ -201,6 +206,7 @@ func mediaTypeOf(contentType string) string {
 func (s *Server) logDecision(ctx context.Context, v *verdict, took time.Duration) {
 	d, dryRun := v.decision, v.route.DryRun
 	attrs := []slog.Attr{
+		slog.String("decision_id", v.id),
 		slog.String("route", d.Route),
 		slog.String("policy", d.Policy),
 		slog.String("decision", string(d.Action)),
@@ -223,4 +229,48 @@ func (s *Server) logDecision(ctx context.Context, v *verdict, took time.Duration
 		)
 	}
 	s.log.LogAttrs(ctx, slog.LevelInfo, "check", attrs...)
+}
+
+// decisionID is the id of one decision: Envoy's x-request-id when it is a
+// UUID, as Envoy makes them (use_remote_address: true makes Envoy replace one
+// sent by an outside client), else a new random UUID. Anything else a client
+// sent is not echoed: it could be anything, a phone number included.
+func decisionID(requestID string) string {
+	if isUUID(requestID) {
+		return strings.ToLower(requestID)
+	}
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40 // version 4
+	b[8] = b[8]&0x3f | 0x80 // RFC 9562 variant
+	var out [36]byte
+	hex.Encode(out[0:8], b[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], b[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], b[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], b[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:], b[10:])
+	return string(out[:])
+}
+
+// isUUID reports whether s is written as a UUID: 8-4-4-4-12 hex digits.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return false
+			}
+		case '0' <= c && c <= '9', 'a' <= c && c <= 'f', 'A' <= c && c <= 'F':
+		default:
+			return false
+		}
+	}
+	return true
 }

@@ -40,7 +40,7 @@ func (s *Server) serveHTTPAuthz(w http.ResponseWriter, r *http.Request) {
 	if v.rejected() {
 		h.Set("Content-Type", "application/json")
 		w.WriteHeader(v.decision.Status)
-		w.Write(denialJSON(v.decision, v.route.DenialDetails))
+		w.Write(denialJSON(&v))
 		return
 	}
 	ours := map[string]bool{}

@@ -271,3 +271,54 @@ policies:
 		t.Errorf("/metrics lacks %s", want)
 	}
 }
+
+// TestDecisionID: every decision has an id, Envoy's x-request-id when it is
+// a UUID, else a new one, the same in the log line, the dynamic metadata and
+// a denial's body, so support can find a complaint's decision.
+func TestDecisionID(t *testing.T) {
+	def, _ := policy.Default()
+	j := startJudge(t, def)
+	const envoyID = "6f1c5a0e-3f77-4f5e-9c3a-2b6d0d8f3b1a"
+	for _, tt := range []struct{ name, requestID, body string }{
+		{"Envoy's id, on a denial", envoyID, `{"phone":"+44 12"}`},
+		{"Envoy's id, on an allow", envoyID, `{"phone":"+447400123456"}`},
+		{"a client's id that is no UUID is not echoed", "+447400123456", `{"phone":"+44 12"}`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			j.sink.take()
+			resp, err := j.auth.Check(context.Background(), envoyCheck("POST", "/signup", "application/json", tt.body, map[string]string{"x-request-id": tt.requestID}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			fromMeta, _ := resp.GetDynamicMetadata().AsMap()["decision_id"].(string)
+			var fromLog string
+			for _, l := range j.sink.take() {
+				var rec struct {
+					Msg        string
+					DecisionID string `json:"decision_id"`
+				}
+				if json.Unmarshal([]byte(l), &rec) == nil && rec.Msg == "check" {
+					fromLog = rec.DecisionID
+				}
+			}
+			want := tt.requestID
+			if !isUUID(want) {
+				want = fromLog
+				if !isUUID(want) {
+					t.Fatalf("generated id %q is not a UUID", want)
+				}
+			}
+			if fromLog != want || fromMeta != want {
+				t.Errorf("log %q, metadata %q, want %q", fromLog, fromMeta, want)
+			}
+			if body := resp.GetDeniedResponse().GetBody(); body != "" {
+				var denial struct {
+					DecisionID string `json:"decision_id"`
+				}
+				if json.Unmarshal([]byte(body), &denial); denial.DecisionID != want {
+					t.Errorf("denial %s, want decision_id %q", body, want)
+				}
+			}
+		})
+	}
+}

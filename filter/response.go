@@ -34,11 +34,12 @@ const (
 
 // denialBody is the JSON a rejected client reads.
 type denialBody struct {
-	Error   string   `json:"error"`
-	Message string   `json:"message"`
-	Policy  string   `json:"policy"`
-	Field   string   `json:"field,omitempty"`
-	Signals *signals `json:"signals,omitempty"` // only when the route sets denial_details
+	Error      string   `json:"error"`
+	Message    string   `json:"message"`
+	Policy     string   `json:"policy"`
+	Field      string   `json:"field,omitempty"`
+	DecisionID string   `json:"decision_id"`       // to find the decision in the logs
+	Signals    *signals `json:"signals,omitempty"` // only when the route sets denial_details
 }
 
 // signals are what the deciding number showed, for a route that tells its
@@ -64,8 +65,9 @@ func (s *signals) of(d *policy.Decision) *signals {
 }
 
 // denialJSON is the body of a denial.
-func denialJSON(d *policy.Decision, details bool) []byte {
-	body := denialBody{Error: "phone_rejected", Message: d.Message, Policy: d.Policy}
+func denialJSON(v *verdict) []byte {
+	d, details := v.decision, v.route.DenialDetails
+	body := denialBody{Error: "phone_rejected", Message: d.Message, Policy: d.Policy, DecisionID: v.id}
 	if d.Number != nil {
 		body.Field = d.Number.Field
 	}
@@ -79,7 +81,9 @@ func denialJSON(d *policy.Decision, details bool) []byte {
 // okResponse lets the request through. With a decision (a matched route) it
 // sets the x-phone-* headers; in every case it removes client-sent x-phone-*
 // headers that it does not overwrite itself.
-func okResponse(req *policy.Request, d *policy.Decision, dryRun bool, hash string) *authv3.CheckResponse {
+func okResponse(v *verdict) *authv3.CheckResponse {
+	req, d := v.req, v.decision
+	dryRun := v.route != nil && v.route.DryRun
 	var set []*corev3.HeaderValueOption
 	ours := map[string]bool{}
 	if d != nil {
@@ -97,14 +101,14 @@ func okResponse(req *policy.Request, d *policy.Decision, dryRun bool, hash strin
 		HttpResponse: &authv3.CheckResponse_OkResponse{OkResponse: ok},
 	}
 	if d != nil {
-		resp.DynamicMetadata = metadata(d, dryRun, hash)
+		resp.DynamicMetadata = metadata(v)
 	}
 	return resp
 }
 
 // deniedResponse rejects the request with the rule's status and a JSON body.
-func deniedResponse(d *policy.Decision, details bool, hash string) *authv3.CheckResponse {
-	b := denialJSON(d, details)
+func deniedResponse(v *verdict) *authv3.CheckResponse {
+	d, b := v.decision, denialJSON(v)
 	return &authv3.CheckResponse{
 		Status: &rpcstatus.Status{Code: int32(codes.PermissionDenied), Message: "phone_rejected"},
 		HttpResponse: &authv3.CheckResponse_DeniedResponse{DeniedResponse: &authv3.DeniedHttpResponse{
@@ -115,7 +119,7 @@ func deniedResponse(d *policy.Decision, details bool, hash string) *authv3.Check
 			}},
 			Body: string(b),
 		}},
-		DynamicMetadata: metadata(d, false, hash),
+		DynamicMetadata: metadata(v),
 	}
 }
 
@@ -169,8 +173,11 @@ func spoofedHeaders(headers map[string]string, ours map[string]bool) []string {
 
 // metadata is the dynamic metadata Envoy's access log reads under the
 // envoy.filters.http.ext_authz namespace. It never holds a raw number.
-func metadata(d *policy.Decision, dryRun bool, hash string) *structpb.Struct {
+func metadata(v *verdict) *structpb.Struct {
+	d, hash := v.decision, v.hash
+	dryRun := v.route != nil && v.route.DryRun
 	f := map[string]*structpb.Value{
+		"decision_id":   structpb.NewStringValue(v.id),
 		"enforced":      structpb.NewStringValue(string(enforced(d.Action, dryRun))),
 		"dry_run":       structpb.NewBoolValue(dryRun),
 		"decision":      structpb.NewStringValue(string(d.Action)),

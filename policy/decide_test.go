@@ -167,7 +167,7 @@ policies:
         when: insight.warnings[0].risk == "X"
         action: reject
       - name: as-int
-        when: int(insight.international) > 0
+        when: timestamp(insight.international) > timestamp("2020-01-01T00:00:00Z")
         action: reject
 `)})
 	if err != nil {
