@@ -204,6 +204,9 @@ func mediaTypeOf(contentType string) string {
 }
 
 func (s *Server) logDecision(ctx context.Context, v *verdict, took time.Duration) {
+	if !s.log.Enabled(ctx, slog.LevelInfo) {
+		return // nothing built for a line no one reads
+	}
 	d, dryRun := v.decision, v.route.DryRun
 	attrs := []slog.Attr{
 		slog.String("decision_id", v.id),
@@ -212,7 +215,7 @@ func (s *Server) logDecision(ctx context.Context, v *verdict, took time.Duration
 		slog.String("decision", string(d.Action)),
 		slog.String("reason", string(d.Reason)),
 		slog.Int("numbers", d.Numbers),
-		slog.Float64("latency_ms", float64(took.Microseconds())/1000),
+		slog.Int64("latency_us", took.Microseconds()),
 	}
 	if d.Rule != "" {
 		attrs = append(attrs, slog.String("rule", d.Rule))

@@ -26,7 +26,7 @@ type Metrics struct {
 	ruleErrors *prometheus.CounterVec
 }
 
-func newMetrics(cache *insight.CacheStats) *Metrics {
+func newMetrics(cache *insight.CacheStats, logw *LogWriter) *Metrics {
 	m := &Metrics{
 		registry: prometheus.NewRegistry(),
 		checks: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -73,7 +73,16 @@ func newMetrics(cache *insight.CacheStats) *Metrics {
 		Name: "phonegate_insight_cache_misses_total",
 		Help: "Insights computed because the LRU cache did not hold them.",
 	}, func() float64 { return float64(cache.Misses.Load()) })
-	m.registry.MustRegister(m.reloads, m.policyInfo, m.checks, m.latency, m.numbers, m.errors, m.ruleErrors, cacheHits, cacheMisses,
+	logDropped := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "phonegate_log_lines_dropped_total",
+		Help: "Log lines dropped because the log's destination was slower than the checks (a check never waits for its log line).",
+	}, func() float64 {
+		if logw == nil {
+			return 0
+		}
+		return float64(logw.Dropped())
+	})
+	m.registry.MustRegister(logDropped, m.reloads, m.policyInfo, m.checks, m.latency, m.numbers, m.errors, m.ruleErrors, cacheHits, cacheMisses,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -51,6 +51,9 @@ type Options struct {
 	Pprof bool
 	// GeoIP places client addresses; nil is insight's embedded table.
 	GeoIP insight.GeoIP
+	// LogWriter, when the Logger writes through one, has its dropped lines
+	// counted in the metrics.
+	LogWriter *LogWriter
 }
 
 // Server is phonegate's ext_authz server: Envoy's Authorization service, gRPC
@@ -99,7 +102,7 @@ func New(opts Options) *Server {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	s := &Server{opts: opts, log: opts.Logger, health: health.NewServer(), velocity: insight.NewVelocityStore(insight.VelocityConfig{})}
-	s.metrics = newMetrics(&s.cacheStats)
+	s.metrics = newMetrics(&s.cacheStats, opts.LogWriter)
 	s.updateHealth()
 	return s
 }

@@ -45,11 +45,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("--log-level %q: want debug, info, warn or error", *logLevel)
 	}
 	hopts := &slog.HandlerOptions{Level: level}
+	// Checks never wait for their log line: lines are queued and written by
+	// one goroutine, flushed when serve returns.
+	logw := filter.NewLogWriter(stderr, 0)
+	defer logw.Close()
 	switch *logFormat {
 	case "json":
-		handler = slog.NewJSONHandler(stderr, hopts)
+		handler = slog.NewJSONHandler(logw, hopts)
 	case "text":
-		handler = slog.NewTextHandler(stderr, hopts)
+		handler = slog.NewTextHandler(logw, hopts)
 	default:
 		return fmt.Errorf("--log-format %q: want json or text", *logFormat)
 	}
@@ -97,6 +101,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		HTTPAuthzPrefix: *authzPrefix,
 		Pprof:           *pprofOn,
 		HashKey:         hashKey(),
+		LogWriter:       logw,
 	})
 	srv.SetPolicy(set)
 	log.Info("policy loaded", "source", set.Source, "hash", set.Hash, "routes", len(set.Routes))

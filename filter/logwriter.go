@@ -1,0 +1,88 @@
+package filter
+
+import (
+	"bufio"
+	"io"
+	"sync"
+	"sync/atomic"
+)
+
+// LogWriter is the writer under the decision log: a check hands it a line
+// and goes on. Lines wait in a bounded queue for one goroutine that writes
+// them in batches; when the queue is full (the log's destination is slower
+// than the checks) a line is dropped and counted
+// (phonegate_log_lines_dropped_total), never waited for. Close writes what is
+// queued and stops; call it at shutdown.
+type LogWriter struct {
+	out     io.Writer
+	lines   chan []byte
+	dropped atomic.Uint64
+	done    chan struct{}
+	mu      sync.RWMutex // Write holds it shared, Close alone
+	closed  bool
+	bufs    sync.Pool
+}
+
+// DefaultLogQueue is how many lines may wait to be written.
+const DefaultLogQueue = 4096
+
+// NewLogWriter starts a writer to out with room for queue lines (0 is
+// DefaultLogQueue).
+func NewLogWriter(out io.Writer, queue int) *LogWriter {
+	if queue <= 0 {
+		queue = DefaultLogQueue
+	}
+	w := &LogWriter{out: out, lines: make(chan []byte, queue), done: make(chan struct{})}
+	w.bufs.New = func() any { return new([]byte) }
+	go w.run()
+	return w
+}
+
+// Write queues a copy of p (log/slog reuses its buffer) and returns at once.
+// After Close it writes through.
+func (w *LogWriter) Write(p []byte) (int, error) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.closed {
+		return w.out.Write(p)
+	}
+	bp := w.bufs.Get().(*[]byte)
+	b := append((*bp)[:0], p...)
+	select {
+	case w.lines <- b:
+	default:
+		w.dropped.Add(1)
+		*bp = b
+		w.bufs.Put(bp)
+	}
+	return len(p), nil
+}
+
+func (w *LogWriter) run() {
+	defer close(w.done)
+	bw := bufio.NewWriterSize(w.out, 64<<10)
+	for b := range w.lines {
+		bw.Write(b)
+		bp := &b
+		w.bufs.Put(bp)
+		if len(w.lines) == 0 {
+			bw.Flush() // a batch is written; wait for more
+		}
+	}
+	bw.Flush()
+}
+
+// Dropped is how many lines were dropped because the queue was full.
+func (w *LogWriter) Dropped() uint64 { return w.dropped.Load() }
+
+// Close writes every queued line and stops the writer.
+func (w *LogWriter) Close() error {
+	w.mu.Lock()
+	if !w.closed {
+		w.closed = true
+		close(w.lines)
+	}
+	w.mu.Unlock()
+	<-w.done
+	return nil
+}
