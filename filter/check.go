@@ -94,7 +94,7 @@ func (s *Server) check(ctx context.Context, view func() *policy.Request) (v verd
 		return v, nil // not ours to judge
 	}
 	v.route = route
-	d, err := s.decide(v.req, route, cur.engine)
+	d, err := s.decide(ctx, v.req, route, cur.engine)
 	if err != nil {
 		s.log.ErrorContext(ctx, "decide", "route", route.Name, "error", err)
 		return verdict{}, &fault{faultRule, codes.Internal, err}
@@ -112,7 +112,7 @@ func (s *Server) check(ctx context.Context, view func() *policy.Request) (v verd
 
 // decide reads the body, extracts the numbers the route names, scores them and
 // applies the route's policy.
-func (s *Server) decide(req *policy.Request, route *policy.Route, engine *insight.Engine) (policy.Decision, error) {
+func (s *Server) decide(ctx context.Context, req *policy.Request, route *policy.Route, engine *insight.Engine) (policy.Decision, error) {
 	if req.PartialBody {
 		return route.Fallback(policy.ReasonPartialBody), nil
 	}
@@ -142,7 +142,7 @@ func (s *Server) decide(req *policy.Request, route *policy.Route, engine *insigh
 		var vel *insight.Velocity
 		if base.E164 != "" {
 			if vel = seen[base.E164]; vel == nil {
-				o := s.velocity.Observe(base.E164, addr, now)
+				o := s.velocity.Observe(ctx, insight.Sighting{Number: base.E164, Country: base.Country.ISO2, Addr: addr, At: now})
 				vel = &o
 				seen[base.E164] = vel
 			}

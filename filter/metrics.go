@@ -24,7 +24,11 @@ type Metrics struct {
 	errors     *prometheus.CounterVec
 }
 
-func newMetrics(cache *insight.CacheStats) *Metrics {
+// degradedCounter is a velocity store that may answer with local counts
+// because its shared store did not (insight.RedisVelocityStore).
+type degradedCounter interface{ Degraded() uint64 }
+
+func newMetrics(cache *insight.CacheStats, velocity VelocityStore) *Metrics {
 	m := &Metrics{
 		registry: prometheus.NewRegistry(),
 		checks: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -67,7 +71,16 @@ func newMetrics(cache *insight.CacheStats) *Metrics {
 		Name: "phonegate_insight_cache_misses_total",
 		Help: "Insights computed because the LRU cache did not hold them.",
 	}, func() float64 { return float64(cache.Misses.Load()) })
-	m.registry.MustRegister(m.reloads, m.policyInfo, m.checks, m.latency, m.numbers, m.errors, cacheHits, cacheMisses,
+	velocityDegraded := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "phonegate_velocity_degraded_total",
+		Help: "Checks whose velocity counts are this replica's alone because Redis (--redis-url) did not answer within --redis-timeout; 0 without Redis.",
+	}, func() float64 {
+		if d, ok := velocity.(degradedCounter); ok {
+			return float64(d.Degraded())
+		}
+		return 0
+	})
+	m.registry.MustRegister(m.reloads, m.policyInfo, m.checks, m.latency, m.numbers, m.errors, cacheHits, cacheMisses, velocityDegraded,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -52,7 +52,10 @@ func velocityMap(v *Velocity) map[string]any {
 	}
 	return map[string]any{
 		"seen": int64(v.Seen), "distinct_ips": int64(v.DistinctIPs), "distinct_networks": int64(v.DistinctNetworks),
-		"window": v.Window, "recent_abuse": v.RecentAbuse,
+		"range_seen": int64(v.RangeSeen), "range_numbers": int64(v.RangeNumbers),
+		"ip_numbers": int64(v.IPNumbers), "network_numbers": int64(v.NetworkNumbers),
+		"country_seen": int64(v.CountrySeen),
+		"window": v.Window, "source": v.Source, "recent_abuse": v.RecentAbuse,
 	}
 }
 
