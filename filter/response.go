@@ -201,6 +201,7 @@ func metadata(d *policy.Decision, dryRun bool, hash string) *structpb.Struct {
 		if in.Velocity != nil {
 			f["seen"] = structpb.NewNumberValue(float64(in.Velocity.Seen))
 			f["recent_abuse"] = structpb.NewBoolValue(in.Velocity.RecentAbuse)
+			f["velocity_source"] = structpb.NewStringValue(in.Velocity.Source)
 		}
 	}
 	return &structpb.Struct{Fields: f}

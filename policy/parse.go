@@ -287,10 +287,11 @@ func (p *parser) data(n *yaml.Node, d *insight.Data) {
 }
 
 // velocity reads the `velocity:` section: the sliding window, the memory
-// bound and the recent_abuse thresholds.
+// bound, the digits a number's range leaves out and the recent_abuse
+// thresholds.
 func (p *parser) velocity(n *yaml.Node) *insight.VelocityConfig {
 	c := &insight.VelocityConfig{}
-	p.mapping(n, "velocity", []string{"window", "max_numbers", "recent_abuse"}, func(key string, v *yaml.Node) {
+	p.mapping(n, "velocity", []string{"window", "max_numbers", "range_digits", "recent_abuse"}, func(key string, v *yaml.Node) {
 		switch key {
 		case "window":
 			c.Window = p.duration(v)
@@ -300,6 +301,10 @@ func (p *parser) velocity(n *yaml.Node) *insight.VelocityConfig {
 		case "max_numbers":
 			if c.MaxNumbers = p.int(v); c.MaxNumbers < 1 {
 				p.errorf(v, "max_numbers %d: want at least 1", c.MaxNumbers)
+			}
+		case "range_digits":
+			if c.RangeDigits = p.int(v); c.RangeDigits < 1 || c.RangeDigits > insight.MaxRangeDigits {
+				p.errorf(v, "range_digits %d: want 1 to %d", c.RangeDigits, insight.MaxRangeDigits)
 			}
 		case "recent_abuse":
 			p.mapping(v, "recent_abuse", []string{"seen", "distinct_ips", "distinct_networks"}, func(key string, v *yaml.Node) {
