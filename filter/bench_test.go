@@ -4,7 +4,9 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,6 +15,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/phonegate/phonegate/insight"
+	"github.com/phonegate/phonegate/internal/redistest"
 	"github.com/phonegate/phonegate/policy"
 	"google.golang.org/grpc/codes"
 )
@@ -59,13 +63,35 @@ func BenchmarkCheck(b *testing.B) {
 // BenchmarkCheckGRPC is Check over real gRPC on loopback: the client and the
 // server share the machine's cores, as a sidecar shares a pod's. Four
 // connections, GOMAXPROCS*16 concurrent callers, the decision log written as
-// JSON (to io.Discard). It reports req/s.
+// JSON (to io.Discard). It reports req/s and the median and 99th percentile
+// of a check's latency as the client sees it.
 func BenchmarkCheckGRPC(b *testing.B) {
+	benchmarkCheckGRPC(b, Options{})
+}
+
+// BenchmarkCheckGRPCRedis is BenchmarkCheckGRPC with velocity shared through
+// a real redis-server on loopback (one Lua script a check): the difference
+// is the Redis round trip under load.
+func BenchmarkCheckGRPCRedis(b *testing.B) {
+	srv := redistest.Start(b)
+	store, err := insight.NewRedisVelocityStore(insight.NewVelocityStore(insight.VelocityConfig{}), insight.RedisOptions{URL: srv.URL(), Key: fleetKey})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { store.Close() })
+	benchmarkCheckGRPC(b, Options{Velocity: store, HashKey: fleetKey})
+	if d := store.Degraded(); d > 0 {
+		b.ReportMetric(float64(d)/float64(b.N), "degraded/op")
+	}
+}
+
+func benchmarkCheckGRPC(b *testing.B, opts Options) {
 	set, err := policy.Default()
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := New(Options{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	opts.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	srv := New(opts)
 	srv.SetPolicy(set)
 	srv.MarkWarm()
 	r := serveOn(b, srv)
@@ -81,18 +107,31 @@ func BenchmarkCheckGRPC(b *testing.B) {
 	}
 	ctx := context.Background()
 	var next atomic.Uint32
+	var mu sync.Mutex
+	var took []time.Duration
 	b.SetParallelism(16)
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
 		c := clients[next.Add(1)%uint32(len(clients))]
+		var mine []time.Duration
 		for pb.Next() {
+			t := time.Now()
 			if _, err := c.Check(ctx, req); err != nil {
 				b.Error(err)
 				return
 			}
+			mine = append(mine, time.Since(t))
 		}
+		mu.Lock()
+		took = append(took, mine...)
+		mu.Unlock()
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+	if len(took) > 0 {
+		slices.Sort(took)
+		b.ReportMetric(float64(took[len(took)/2].Microseconds()), "p50-µs")
+		b.ReportMetric(float64(took[len(took)*99/100].Microseconds()), "p99-µs")
+	}
 }

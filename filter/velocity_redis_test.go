@@ -136,9 +136,7 @@ func TestRedisStoppedAndRestarted(t *testing.T) {
 	stop := make(chan struct{})
 	answered, errs := load(a, 4, stop)
 	waitFor(t, "100 checks answered before Redis stops", func() bool { return answered() >= 100 })
-	if d := store.Degraded(); d != 0 {
-		t.Errorf("%d checks degraded while Redis was up", d)
-	}
+	up := store.Degraded() // on a loaded machine, a check may have been slower than 50ms
 	redis.Stop()
 	before := answered()
 	waitFor(t, "100 checks answered after Redis stopped", func() bool { return answered() >= before+100 })
@@ -146,8 +144,8 @@ func TestRedisStoppedAndRestarted(t *testing.T) {
 	if e := errs(); len(e) > 0 {
 		t.Fatalf("%d checks failed with Redis stopped, the first: %v", len(e), e[0])
 	}
-	if store.Degraded() == 0 {
-		t.Error("no check counted as degraded with Redis stopped")
+	if store.Degraded() < up+100 {
+		t.Errorf("%d checks counted as degraded with Redis stopped, want 100 at least", store.Degraded()-up)
 	}
 	if md, _ := signup(t, a, "+447400111111", "8.8.8.8"); md["velocity_source"] != insight.SourceLocal {
 		t.Errorf("with Redis down, velocity from %v", md["velocity_source"])
@@ -220,14 +218,14 @@ func TestRedisPausedChecksAnswer(t *testing.T) {
 	if d := store.Degraded(); d != checks {
 		t.Errorf("degraded %d, want %d", d, checks)
 	}
+	// /metrics shows the degraded checks.
+	if m, want := get(t, a.http+"/metrics"), fmt.Sprintf("\nphonegate_velocity_degraded_total %d\n", checks); !strings.Contains(m, want) {
+		t.Errorf("/metrics has no %q", strings.TrimSpace(want))
+	}
 	redis.Resume()
 	paused = false
 	waitFor(t, "a check counted in Redis after SIGCONT", func() bool {
 		md, _ := signup(t, a, "+447400999999", "8.8.8.8")
 		return md["velocity_source"] == insight.SourceRedis
 	})
-	// /metrics shows the degraded checks.
-	if m, want := get(t, a.http+"/metrics"), fmt.Sprintf("\nphonegate_velocity_degraded_total %d\n", checks); !strings.Contains(m, want) {
-		t.Errorf("/metrics has no %q", strings.TrimSpace(want))
-	}
 }

@@ -51,11 +51,17 @@ func velocityMap(v *Velocity) map[string]any {
 		v = &Velocity{}
 	}
 	return map[string]any{
-		"seen": int64(v.Seen), "distinct_ips": int64(v.DistinctIPs), "distinct_networks": int64(v.DistinctNetworks),
-		"range_seen": int64(v.RangeSeen), "range_numbers": int64(v.RangeNumbers),
-		"ip_numbers": int64(v.IPNumbers), "network_numbers": int64(v.NetworkNumbers),
-		"country_seen": int64(v.CountrySeen),
-		"window": v.Window, "source": v.Source, "recent_abuse": v.RecentAbuse,
+		"seen":              int64(v.Seen),
+		"distinct_ips":      int64(v.DistinctIPs),
+		"distinct_networks": int64(v.DistinctNetworks),
+		"range_seen":        int64(v.RangeSeen),
+		"range_numbers":     int64(v.RangeNumbers),
+		"ip_numbers":        int64(v.IPNumbers),
+		"network_numbers":   int64(v.NetworkNumbers),
+		"country_seen":      int64(v.CountrySeen),
+		"window":            v.Window,
+		"source":            v.Source,
+		"recent_abuse":      v.RecentAbuse,
 	}
 }
 

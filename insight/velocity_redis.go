@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -41,7 +42,8 @@ const DefaultRedisPrefix = "phonegate:v1:"
 // Redis, through the local [VelocityStore] it wraps: each check is counted
 // in both, and answered with Redis's counts when Redis answers within the
 // timeout, with the local ones otherwise (Source says which), so Redis is
-// never a reason to fail a check. The go-redis client reconnects by itself.
+// never a reason to fail a check. A late answer still counts in Redis. The
+// go-redis client reconnects by itself.
 //
 // What Redis holds: one hash a number, range, client address, /24 or /48
 // network and country, named by an HMAC of it and expiring after twice the
@@ -55,13 +57,22 @@ const DefaultRedisPrefix = "phonegate:v1:"
 // five unrelated keys), so it needs one Redis (or a primary with replicas),
 // not Redis Cluster.
 type RedisVelocityStore struct {
-	local    *VelocityStore
-	client   *redis.Client
-	timeout  time.Duration
-	key      []byte
-	prefix   string
+	local   *VelocityStore
+	client  *redis.Client
+	timeout time.Duration
+	key     []byte
+	prefix  string
+	// inflight bounds the scripts under way, at the client's pool size: when
+	// Redis hangs, checks stop sending rather than pile up.
+	inflight chan struct{}
 	degraded atomic.Uint64
 }
+
+// redisScriptTimeout bounds one script, which may outlive the check that
+// sent it: a check stops waiting after RedisOptions.Timeout, but its script
+// goes on, so that Redis still counts the check and the connection is not
+// torn down (a slow moment would otherwise cost every connection a redial).
+const redisScriptTimeout = time.Second
 
 // NewRedisVelocityStore returns a store sharing counts through the Redis at
 // opts.URL and keeping local ones in local. It does not dial: the client
@@ -80,17 +91,23 @@ func NewRedisVelocityStore(local *VelocityStore, opts RedisOptions) (*RedisVeloc
 	if opts.Prefix == "" {
 		opts.Prefix = DefaultRedisPrefix
 	}
-	// A check never waits longer than its timeout, retries included: a
-	// retry after a timeout would only be late.
+	// A script never outlives redisScriptTimeout, and is never retried: a
+	// retry would only be late.
 	ro.ContextTimeoutEnabled = true
 	ro.MaxRetries = -1
 	ro.DialerRetries = 1
-	ro.PoolTimeout = opts.Timeout
+	ro.PoolTimeout = redisScriptTimeout
+	if ro.PoolSize <= 0 {
+		ro.PoolSize = 10 * runtime.GOMAXPROCS(0) // go-redis's default, made explicit
+	}
 	// Connections are dialed in the background too, so that a dial slower
 	// than one check's budget (TLS, a distant Redis) still succeeds.
 	ro.MinIdleConns = max(ro.MinIdleConns, 2)
 	ro.DialTimeout = max(ro.DialTimeout, time.Second)
-	return &RedisVelocityStore{local: local, client: redis.NewClient(ro), timeout: opts.Timeout, key: opts.Key, prefix: opts.Prefix}, nil
+	return &RedisVelocityStore{
+		local: local, client: redis.NewClient(ro), timeout: opts.Timeout, key: opts.Key, prefix: opts.Prefix,
+		inflight: make(chan struct{}, ro.PoolSize),
+	}, nil
 }
 
 // Configure changes the window, thresholds and bound of both stores.
@@ -107,14 +124,38 @@ func (r *RedisVelocityStore) Local() *VelocityStore { return r.local }
 func (r *RedisVelocityStore) Close() error { return r.client.Close() }
 
 // Observe counts a sighting in both stores and returns Redis's counts, or
-// the local ones when Redis did not answer within the timeout.
+// the local ones when Redis did not answer within the timeout (or as many
+// scripts as the pool has connections are already waiting for it).
 func (r *RedisVelocityStore) Observe(ctx context.Context, o Sighting) Velocity {
 	v := r.local.Observe(ctx, o)
 	cfg := r.local.cfg.Load()
-	ctx, cancel := context.WithTimeout(ctx, r.timeout)
-	defer cancel()
-	counts, err := redisScript.Run(ctx, r.client, r.keys(cfg, &o), r.args(cfg, &o)...).Int64Slice()
-	if err != nil || len(counts) != 8 {
+	select {
+	case r.inflight <- struct{}{}:
+	default:
+		r.degraded.Add(1)
+		return v
+	}
+	answer := make(chan []int64, 1)
+	keys, args := r.keys(cfg, &o), r.args(cfg, &o)
+	go func() {
+		defer func() { <-r.inflight }()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), redisScriptTimeout)
+		defer cancel()
+		counts, err := redisScript.Run(ctx, r.client, keys, args...).Int64Slice()
+		if err != nil || len(counts) != 8 {
+			counts = nil
+		}
+		answer <- counts
+	}()
+	timer := time.NewTimer(r.timeout)
+	defer timer.Stop()
+	var counts []int64
+	select {
+	case counts = <-answer:
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	if counts == nil {
 		r.degraded.Add(1)
 		return v
 	}
@@ -148,22 +189,26 @@ const (
 	redisCountry = 'c'
 )
 
-// keys are the script's KEYS: number, range, address, network, country; an
-// empty one is skipped by the script.
+// keys are the script's KEYS: the number's checks, addresses and networks;
+// the range's checks and numbers; the numbers of the address and of the
+// network; the country's checks. Those that do not apply are empty.
 func (r *RedisVelocityStore) keys(cfg *VelocityConfig, o *Sighting) []string {
-	keys := make([]string, 5)
-	keys[0] = r.prefix + "n:" + r.hmacHex(redisNumber, []byte(o.Number))
+	keys := make([]string, 8)
+	n := r.prefix + "n:" + r.hmacHex(redisNumber, []byte(o.Number))
+	keys[0] = n
 	if rg := NumberRange(o.Number, cfg.RangeDigits); rg != "" {
-		keys[1] = r.prefix + "r:" + r.hmacHex(redisRange, []byte(rg))
+		k := r.prefix + "r:" + r.hmacHex(redisRange, []byte(rg))
+		keys[3], keys[4] = k, k+":n"
 	}
 	if o.Addr.IsValid() {
+		keys[1], keys[2] = n+":i", n+":w"
 		addr := o.Addr.Unmap()
-		keys[2] = r.prefix + "i:" + r.hmacHex(redisAddr, addr.AsSlice())
+		keys[5] = r.prefix + "i:" + r.hmacHex(redisAddr, addr.AsSlice()) + ":n"
 		nw := AddrNetwork(addr)
-		keys[3] = r.prefix + "w:" + r.hmacHex(redisNetwork, append(nw.Addr().AsSlice(), byte(nw.Bits())))
+		keys[6] = r.prefix + "w:" + r.hmacHex(redisNetwork, append(nw.Addr().AsSlice(), byte(nw.Bits()))) + ":n"
 	}
 	if o.Country != "" {
-		keys[4] = r.prefix + "c:" + r.hmacHex(redisCountry, []byte(o.Country))
+		keys[7] = r.prefix + "c:" + r.hmacHex(redisCountry, []byte(o.Country))
 	}
 	return keys
 }
@@ -187,110 +232,76 @@ func (r *RedisVelocityStore) args(cfg *VelocityConfig, o *Sighting) []any {
 }
 
 // redisScript counts one check in every key it concerns and returns the
-// counts, in one round trip. Each key is a hash: a field "b<first>" holds
-// "<checks>:<last>", a bucket of the window's checks from second first to
-// second last (so that a changed window still reads old buckets right), and
-// fields "<kind><hmac>" hold when a member was last seen. Fields older than
-// the retention (twice the window) are dropped, members beyond the cap the
-// least recently seen first, and every key written expires after the
-// retention.
+// counts, in one round trip. A number, a range and a country have a hash of
+// the window's checks: a field "<first>" holds "<checks>:<last>", a bucket of
+// checks from second first to second last (so that a changed window still
+// reads old buckets right). A number's addresses and networks, and the
+// numbers of a range, an address and a network, are sorted sets of HMACs
+// scored by the second each was last seen: Redis counts, trims and caps them
+// itself (ZCOUNT, ZREMRANGEBYSCORE, ZREMRANGEBYRANK), so the script's Lua
+// never walks them. Buckets and members older than the retention (twice the
+// window) are dropped, members beyond the cap the least recently seen first,
+// and every key written expires after the retention. ZADD GT needs Redis 6.2
+// or later.
 var redisScript = redis.NewScript(`
 local now, win, blen, keep = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local num, addr, net = ARGV[5], ARGV[6], ARGV[7]
 local capA, capN = tonumber(ARGV[8]), tonumber(ARGV[9])
 
--- observe counts a check in key (when seen) and marks the members, each
--- {prefix, member, cap}; it returns the checks in the window and, for each
--- member's prefix, the distinct members seen in the window.
-local function observe(key, seen, members)
+-- seen counts a check in the bucket hash key and returns the checks in the
+-- window.
+local function seen(key)
   local flat = redis.call('HGETALL', key)
   local del = {}
-  local buckets, newest = {}, nil
-  local sets = {}
-  for i = 1, #flat, 2 do
-    local f, v = flat[i], flat[i + 1]
-    if string.sub(f, 1, 1) == 'b' then
-      local first = tonumber(string.sub(f, 2))
-      local n, last = string.match(v, '^(%d+):(%d+)$')
-      n, last = tonumber(n), tonumber(last)
-      if last <= now - keep then
-        table.insert(del, f)
-      else
-        local b = {f = f, first = first, last = last, n = n}
-        table.insert(buckets, b)
-        if newest == nil or first > newest.first then newest = b end
-      end
-    elseif tonumber(v) <= now - keep then
-      table.insert(del, f)
-    else
-      local p = string.sub(f, 1, 1)
-      sets[p] = sets[p] or {}
-      table.insert(sets[p], {f = f, t = tonumber(v)})
-    end
-  end
+  local newest, newestFirst, newestN, newestLast = nil, -1, 0, 0
   local checks = 0
-  if seen then
-    if newest == nil or now >= newest.first + blen then
-      newest = {f = 'b' .. now, first = now, last = now, n = 0}
-      table.insert(buckets, newest)
-    end
-    newest.n = newest.n + 1
-    newest.last = math.max(newest.last, now)
-    redis.call('HSET', key, newest.f, newest.n .. ':' .. newest.last)
-    for _, b in ipairs(buckets) do
-      if b.last > now - win then checks = checks + b.n end
+  for i = 1, #flat, 2 do
+    local first = tonumber(flat[i])
+    local sep = string.find(flat[i + 1], ':', 1, true)
+    local n, last = tonumber(string.sub(flat[i + 1], 1, sep - 1)), tonumber(string.sub(flat[i + 1], sep + 1))
+    if last <= now - keep then
+      table.insert(del, flat[i])
+    else
+      if last > now - win then checks = checks + n end
+      if first > newestFirst then newest, newestFirst, newestN, newestLast = flat[i], first, n, last end
     end
   end
-  local counts = {}
-  for _, m in ipairs(members) do
-    local p, f, cap = m[1], m[1] .. m[2], m[3]
-    local set = sets[p] or {}
-    local mine = nil
-    for _, e in ipairs(set) do
-      if e.f == f then mine = e end
-    end
-    if mine == nil then
-      mine = {f = f, t = now}
-      table.insert(set, mine)
-    end
-    mine.t = math.max(mine.t, now)
-    redis.call('HSET', key, f, mine.t)
-    table.sort(set, function(a, b) return a.t > b.t end)
-    local n = 0
-    for i, e in ipairs(set) do
-      if i > cap then
-        table.insert(del, e.f)
-      elseif e.t > now - win then
-        n = n + 1
-      end
-    end
-    table.insert(counts, n)
+  if newest == nil or now >= newestFirst + blen then
+    newest, newestN, newestLast = tostring(now), 0, now
+  elseif newestLast <= now - win then
+    checks = checks + newestN -- the bucket's older checks: its last is now
   end
+  redis.call('HSET', key, newest, (newestN + 1) .. ':' .. math.max(newestLast, now))
   if #del > 0 then redis.call('HDEL', key, unpack(del)) end
   redis.call('EXPIRE', key, keep)
-  return checks, counts
+  return checks + 1
 end
 
-local num, addr, net = ARGV[5], ARGV[6], ARGV[7]
+-- member marks member seen in the sorted set key and returns how many
+-- distinct members it has seen in the window, at most cap.
+local function member(key, m, cap)
+  redis.call('ZADD', key, 'GT', now, m)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - keep)
+  local over = redis.call('ZCARD', key) - cap
+  if over > 0 then redis.call('ZREMRANGEBYRANK', key, 0, over - 1) end
+  redis.call('EXPIRE', key, keep)
+  return redis.call('ZCOUNT', key, '(' .. (now - win), '+inf')
+end
+
 local out = {0, 0, 0, 0, 0, 0, 0, 0}
-local nm = {}
+out[1] = seen(KEYS[1])
 if addr ~= '' then
-  nm = {{'i', addr, capA}, {'w', net, capA}}
+  out[2] = member(KEYS[2], addr, capA)
+  out[3] = member(KEYS[3], net, capA)
+  out[6] = member(KEYS[6], num, capN)
+  out[7] = member(KEYS[7], num, capN)
 end
-local c
-out[1], c = observe(KEYS[1], true, nm)
-if addr ~= '' then out[2], out[3] = c[1], c[2] end
-if KEYS[2] ~= '' then
-  out[4], c = observe(KEYS[2], true, {{'n', num, capN}})
-  out[5] = c[1]
+if KEYS[4] ~= '' then
+  out[4] = seen(KEYS[4])
+  out[5] = member(KEYS[5], num, capN)
 end
-if KEYS[3] ~= '' then
-  local _, c3 = observe(KEYS[3], false, {{'n', num, capN}})
-  out[6] = c3[1]
-  local _, c4 = observe(KEYS[4], false, {{'n', num, capN}})
-  out[7] = c4[1]
-end
-if KEYS[5] ~= '' then
-  out[8] = observe(KEYS[5], true, {})
+if KEYS[8] ~= '' then
+  out[8] = seen(KEYS[8])
 end
 return out
 `)

@@ -16,7 +16,7 @@ var testKey = []byte("a test key shared by the replicas")
 
 // newRedisStore is a Redis-backed store on srv with a generous timeout: these
 // tests are about counts, not about the budget.
-func newRedisStore(t *testing.T, srv *redistest.Server, cfg VelocityConfig) *RedisVelocityStore {
+func newRedisStore(t testing.TB, srv *redistest.Server, cfg VelocityConfig) *RedisVelocityStore {
 	t.Helper()
 	r, err := NewRedisVelocityStore(NewVelocityStore(cfg), RedisOptions{URL: srv.URL(), Timeout: 2 * time.Second, Key: testKey})
 	if err != nil {
@@ -148,19 +148,31 @@ func TestRedisKeysHoldNoNumber(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Two numbers, one range, two addresses, two networks, one country.
-	if len(keys) != 8 {
-		t.Errorf("%d keys, want 8: %q", len(keys), keys)
+	// Two numbers (checks, addresses, networks), one range (checks,
+	// numbers), two addresses, two networks, one country.
+	if len(keys) != 13 {
+		t.Errorf("%d keys, want 13: %q", len(keys), keys)
 	}
 	secrets := []string{"7400123456", "740012345", "4474001", "81.2.69", "2001:db8", "GB", "44"}
 	for _, k := range keys {
-		fields, err := c.HGetAll(ctx, k).Result()
-		if err != nil {
-			t.Fatal(err)
-		}
 		text := k
-		for f := range fields {
-			text += " " + f
+		switch typ := c.Type(ctx, k).Val(); typ {
+		case "hash":
+			fields, err := c.HGetAll(ctx, k).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for f, v := range fields {
+				text += " " + f + "=" + v
+			}
+		case "zset":
+			members, err := c.ZRange(ctx, k, 0, -1).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			text += " " + strings.Join(members, " ")
+		default:
+			t.Errorf("key %q is a %s", k, typ)
 		}
 		for _, s := range secrets {
 			if strings.Contains(strings.TrimPrefix(text, DefaultRedisPrefix), s) && !hmacLike(text, s) {
@@ -242,25 +254,51 @@ func TestRedisMemory(t *testing.T) {
 	defer c.Close()
 	ctx := context.Background()
 	r := s.keys(s.local.cfg.Load(), &Sighting{Number: "+447500120001", Country: "GB", Addr: netip.MustParseAddr("9.9.9.9")})
-	n := s.keys(s.local.cfg.Load(), &Sighting{Number: "+447400123456"})
+	n := s.keys(s.local.cfg.Load(), &Sighting{Number: "+447400123456", Addr: netip.MustParseAddr("8.8.8.8")})
 	for _, k := range []struct {
-		name, key string
-		limit     int64
+		name  string
+		keys  []string
+		limit int64
 	}{
-		{"number", n[0], 2048},
-		{"range", r[1], 4096},
-		{"address", r[2], 4096},
-		{"network", r[3], 4096},
-		{"country", r[4], 1024},
+		{"number", n[0:3], 4096},
+		{"range", r[3:5], 2560},
+		{"address", r[5:6], 2560},
+		{"network", r[6:7], 2560},
+		{"country", r[7:8], 1024},
 	} {
-		bytes, err := c.MemoryUsage(ctx, k.key).Result()
-		if err != nil {
-			t.Fatalf("%s: %v", k.name, err)
+		var bytes, entries int64
+		for _, key := range k.keys {
+			b, err := c.MemoryUsage(ctx, key).Result()
+			if err != nil {
+				t.Fatalf("%s %s: %v", k.name, key, err)
+			}
+			bytes += b
+			entries += c.HLen(ctx, key).Val() + c.ZCard(ctx, key).Val()
 		}
-		fields, _ := c.HLen(ctx, k.key).Result()
-		t.Logf("%-8s %5d bytes, %d fields", k.name, bytes, fields)
+		t.Logf("%-8s %5d bytes in %d keys, %d entries", k.name, bytes, len(k.keys), entries)
 		if bytes > k.limit {
 			t.Errorf("a %s at its fullest holds %d bytes, over %d", k.name, bytes, k.limit)
+		}
+	}
+}
+
+// BenchmarkRedisObserve is one check's velocity through a real redis-server
+// on loopback, one at a time: the round trip and the script, with nothing
+// else competing.
+func BenchmarkRedisObserve(b *testing.B) {
+	srv := redistest.Start(b)
+	s, err := NewRedisVelocityStore(NewVelocityStore(VelocityConfig{}), RedisOptions{URL: srv.URL(), Timeout: time.Second, Key: testKey})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	addrs := []netip.Addr{netip.MustParseAddr("81.2.69.160"), netip.MustParseAddr("8.8.8.8"), netip.MustParseAddr("2001:4860:4860::8888")}
+	now := time.Now()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		v := s.Observe(context.Background(), Sighting{Number: fmt.Sprintf("+4474001%05d", i%10000), Country: "GB", Addr: addrs[i%len(addrs)], At: now})
+		if v.Source != SourceRedis {
+			b.Fatalf("check %d: %+v", i, v)
 		}
 	}
 }

@@ -92,10 +92,11 @@ func TestForRequestVelocity(t *testing.T) {
 	}
 }
 
-// TestVelocityMemoryIsBounded floods the store with a million distinct
-// numbers, as an attacker cycling through a range would, and checks that the
+// TestVelocityMemoryIsBounded floods the store with 300,000 distinct
+// numbers, in as many ranges, from as many addresses and networks, as an
+// attacker cycling through numbers and proxies would, and checks that the
 // store keeps no more than its bound, in no more memory than
-// MaxNumbers × VelocityEntryBytes.
+// MaxNumbers × (VelocityEntryBytes + VelocityGroupBytes).
 func TestVelocityMemoryIsBounded(t *testing.T) {
 	const maxNumbers = 10000
 	runtime.GC()
@@ -103,20 +104,20 @@ func TestVelocityMemoryIsBounded(t *testing.T) {
 	runtime.ReadMemStats(&before)
 	s := NewVelocityStore(VelocityConfig{MaxNumbers: maxNumbers})
 	now := time.Now()
-	addr := netip.MustParseAddr("8.8.8.8")
-	for i := range 1_000_000 {
-		observe(s, fmt.Sprintf("+1555%07d", i), addr, now)
+	for i := range 300_000 { // 30 times the bound
+		addr := netip.AddrFrom4([4]byte{byte(i >> 16), byte(i >> 8), byte(i), 1})
+		s.Observe(context.Background(), Sighting{Number: fmt.Sprintf("+1%07d555", i), Country: "US", Addr: addr, At: now})
 	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)
-	if s.Len() != maxNumbers {
-		t.Errorf("%d numbers kept, bound %d", s.Len(), maxNumbers)
+	if s.Len() != maxNumbers || s.groups.Len() != maxNumbers {
+		t.Errorf("%d numbers and %d groups kept, bound %d", s.Len(), s.groups.Len(), maxNumbers)
 	}
 	grown := int64(after.HeapAlloc) - int64(before.HeapAlloc)
-	if limit := int64(maxNumbers * VelocityEntryBytes); grown > limit {
-		t.Errorf("heap grew %d bytes for %d numbers, over %d (%d B a number)", grown, maxNumbers, limit, grown/maxNumbers)
+	if limit := int64(maxNumbers * (VelocityEntryBytes + VelocityGroupBytes)); grown > limit {
+		t.Errorf("heap grew %d bytes for %d numbers and groups, over %d (%d B a number and a group)", grown, maxNumbers, limit, grown/maxNumbers)
 	}
-	t.Logf("heap grew %d B for %d numbers kept: %d B a number", grown, maxNumbers, grown/maxNumbers)
+	t.Logf("heap grew %d B for %d numbers and %d groups kept: %d B a number and a group", grown, maxNumbers, maxNumbers, grown/maxNumbers)
 	runtime.KeepAlive(s)
 }
 
@@ -128,7 +129,7 @@ func BenchmarkVelocityObserve(b *testing.B) {
 	now := time.Now()
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		observe(s, "+447400123456", addrs[i%len(addrs)], now)
+		s.Observe(context.Background(), Sighting{Number: "+447400123456", Country: "GB", Addr: addrs[i%len(addrs)], At: now})
 	}
 }
 
