@@ -2,8 +2,10 @@ package filter
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -66,26 +68,41 @@ func BenchmarkCheck(b *testing.B) {
 // JSON (to io.Discard). It reports req/s and the median and 99th percentile
 // of a check's latency as the client sees it.
 func BenchmarkCheckGRPC(b *testing.B) {
-	benchmarkCheckGRPC(b, Options{})
+	benchmarkCheckGRPC(b, Options{}, 16)
 }
 
-// BenchmarkCheckGRPCRedis is BenchmarkCheckGRPC with velocity shared through
-// a real redis-server on loopback (one Lua script a check): the difference
-// is the Redis round trip under load.
-func BenchmarkCheckGRPCRedis(b *testing.B) {
-	srv := redistest.Start(b)
-	store, err := insight.NewRedisVelocityStore(insight.NewVelocityStore(insight.VelocityConfig{}), insight.RedisOptions{URL: srv.URL(), Key: fleetKey})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { store.Close() })
-	benchmarkCheckGRPC(b, Options{Velocity: store, HashKey: fleetKey})
-	if d := store.Degraded(); d > 0 {
-		b.ReportMetric(float64(d)/float64(b.N), "degraded/op")
+// BenchmarkVelocityGRPC is BenchmarkCheckGRPC with velocity kept in process
+// (local) or shared through a real redis-server on loopback (redis, one Lua
+// script a check, --redis-timeout's default), under a light load (2 callers:
+// the machine is not saturated, the difference is the Redis round trip) and
+// a saturating one (32 callers). It reports the share of checks that fell
+// back on local counts.
+func BenchmarkVelocityGRPC(b *testing.B) {
+	for _, store := range []string{insight.SourceLocal, insight.SourceRedis} {
+		for _, callers := range []int{2, 32} {
+			b.Run(fmt.Sprintf("store=%s/callers=%d", store, callers), func(b *testing.B) {
+				opts := Options{}
+				var rs *insight.RedisVelocityStore
+				if store == insight.SourceRedis {
+					srv := redistest.Start(b)
+					var err error
+					rs, err = insight.NewRedisVelocityStore(insight.NewVelocityStore(insight.VelocityConfig{}), insight.RedisOptions{URL: srv.URL(), Key: fleetKey})
+					if err != nil {
+						b.Fatal(err)
+					}
+					b.Cleanup(func() { rs.Close() })
+					opts = Options{Velocity: rs, HashKey: fleetKey}
+				}
+				benchmarkCheckGRPC(b, opts, callers/runtime.GOMAXPROCS(0))
+				if rs != nil {
+					b.ReportMetric(float64(rs.Degraded())/float64(b.N), "degraded/op")
+				}
+			})
+		}
 	}
 }
 
-func benchmarkCheckGRPC(b *testing.B, opts Options) {
+func benchmarkCheckGRPC(b *testing.B, opts Options, parallelism int) {
 	set, err := policy.Default()
 	if err != nil {
 		b.Fatal(err)
@@ -109,7 +126,7 @@ func benchmarkCheckGRPC(b *testing.B, opts Options) {
 	var next atomic.Uint32
 	var mu sync.Mutex
 	var took []time.Duration
-	b.SetParallelism(16)
+	b.SetParallelism(max(parallelism, 1))
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()

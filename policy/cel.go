@@ -8,11 +8,13 @@ import (
 )
 
 // celEnv declares what a rule's `when` may read: `insight`, the number's
-// insight as its JSON object, and `request`, the request view.
+// insight as its JSON object, `request`, the request view, and `lists`, the
+// operator's lists by name (lists.go).
 var celEnv = func() *cel.Env {
 	env, err := cel.NewEnv(
 		cel.Variable("insight", cel.MapType(cel.StringType, cel.DynType)),
 		cel.Variable("request", cel.MapType(cel.StringType, cel.DynType)),
+		cel.Variable("lists", cel.MapType(cel.StringType, cel.DynType)),
 	)
 	if err != nil {
 		panic(fmt.Sprintf("policy: building the CEL environment: %v", err))
@@ -43,10 +45,10 @@ func requestValue(r *Request) map[string]any {
 	}
 }
 
-// activation gives a rule its two variables without building a map per
+// activation gives a rule its variables without building a map per
 // evaluation.
 type activation struct {
-	insight, request map[string]any
+	insight, request, lists map[string]any
 }
 
 var _ interpreter.Activation = (*activation)(nil)
@@ -57,6 +59,8 @@ func (a *activation) ResolveName(name string) (any, bool) {
 		return a.insight, true
 	case "request":
 		return a.request, true
+	case "lists":
+		return a.lists, true
 	}
 	return nil, false
 }

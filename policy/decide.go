@@ -76,7 +76,7 @@ func (r *Route) Decide(req *Request, numbers []Number) (Decision, error) {
 	reqVal := requestValue(req)
 	var best Decision
 	for i := range numbers {
-		d, err := r.Policy.decide(&numbers[i], reqVal)
+		d, err := r.Policy.decide(&numbers[i], reqVal, r.lists)
 		if err != nil {
 			return Decision{}, fmt.Errorf("route %q: %w", r.Name, err)
 		}
@@ -89,8 +89,8 @@ func (r *Route) Decide(req *Request, numbers []Number) (Decision, error) {
 }
 
 // decide runs the rules in order for one number.
-func (p *Policy) decide(n *Number, reqVal map[string]any) (Decision, error) {
-	vars := &activation{insight: n.Insight.AsMap(), request: reqVal}
+func (p *Policy) decide(n *Number, reqVal, lists map[string]any) (Decision, error) {
+	vars := &activation{insight: n.Insight.AsMap(), request: reqVal, lists: lists}
 	for _, rule := range p.Rules {
 		out, _, err := rule.program.Eval(vars)
 		if err != nil {

@@ -24,6 +24,7 @@ type fileDoc struct {
 	data     insight.Data
 	velocity *insight.VelocityConfig
 	velNode  *yaml.Node
+	lists    *yaml.Node // read by compile, which holds every file's lists
 }
 
 type routeDoc struct {
@@ -81,7 +82,7 @@ func (p *parser) parse(src []byte) fileDoc {
 	}
 	top := root.Content[0]
 	var version *yaml.Node
-	p.mapping(top, "policy file", []string{"version", "routes", "policies", "data", "velocity"}, func(key string, v *yaml.Node) {
+	p.mapping(top, "policy file", []string{"version", "routes", "policies", "data", "velocity", "lists"}, func(key string, v *yaml.Node) {
 		switch key {
 		case "version":
 			version = v
@@ -97,6 +98,8 @@ func (p *parser) parse(src []byte) fileDoc {
 			p.data(v, &doc.data)
 		case "velocity":
 			doc.velocity, doc.velNode = p.velocity(v), v
+		case "lists":
+			doc.lists = v
 		}
 	})
 	if version == nil && top.Kind == yaml.MappingNode {
