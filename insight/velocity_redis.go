@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -82,8 +83,14 @@ func NewRedisVelocityStore(local *VelocityStore, opts RedisOptions) (*RedisVeloc
 		return nil, errors.New("redis velocity: no hash key (every replica must share one: set PHONEGATE_HASH_KEY)")
 	}
 	ro, err := redis.ParseURL(opts.URL)
-	if err != nil {
-		return nil, fmt.Errorf("redis url: %w", err) // the URL may hold a password: not repeated
+	var ue *url.Error
+	switch {
+	case errors.As(err, &ue):
+		// url.Error repeats the URL, password and all: say what is wanted
+		// instead.
+		return nil, errors.New("redis url: not a valid URL: want redis://[user:password@]host:port/db or rediss://... (the URL is not repeated: it may hold a password)")
+	case err != nil:
+		return nil, fmt.Errorf("redis url: %w", err) // go-redis's own errors name the scheme, database or option, never the password
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultRedisTimeout

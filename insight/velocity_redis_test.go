@@ -222,6 +222,9 @@ func TestRedisOptionsRefused(t *testing.T) {
 		{RedisOptions{URL: "redis://127.0.0.1:6379/0"}, "no hash key"},
 		{RedisOptions{URL: "http://127.0.0.1:6379", Key: testKey}, "redis url"},
 		{RedisOptions{URL: "redis://:secret@127.0.0.1:6379/x", Key: testKey}, "redis url"},
+		{RedisOptions{URL: "redis://:secret@127.0.0.1:bad/0", Key: testKey}, "redis url: not a valid URL"},
+		{RedisOptions{URL: "redis://:sec%zzret@127.0.0.1:6379/0", Key: testKey}, "redis url: not a valid URL"},
+		{RedisOptions{URL: "redis://:secret@127.0.0.1:6379/0?nope=1", Key: testKey}, "redis url: redis: unexpected option: nope"},
 	} {
 		_, err := NewRedisVelocityStore(NewVelocityStore(VelocityConfig{}), tt.opts)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {

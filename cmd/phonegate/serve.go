@@ -28,7 +28,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	authzPrefix := fs.String("http-authz-prefix", filter.DefaultHTTPAuthzPrefix, "path prefix of the HTTP ext_authz mode on the HTTP port")
 	geoipDB := fs.String("geoip-db", "", "MaxMind-format `.mmdb` database for IP countries (default: the embedded table)")
 	pprofOn := fs.Bool("pprof", false, "serve Go's /debug/pprof/ profiles on the HTTP port (for diagnosis; do not expose)")
-	redisURL := fs.String("redis-url", os.Getenv("PHONEGATE_REDIS_URL"), "share velocity counts across replicas through the Redis at `URL` (redis://[user:pass@]host:port/db or rediss://; default $PHONEGATE_REDIS_URL, else counts stay in process); needs PHONEGATE_HASH_KEY")
+	redisURL := fs.String("redis-url", "", "share velocity counts across replicas through the Redis at `URL` (redis://[user:pass@]host:port/db or rediss://; default $PHONEGATE_REDIS_URL, else counts stay in process); needs PHONEGATE_HASH_KEY")
 	redisTimeout := fs.Duration("redis-timeout", insight.DefaultRedisTimeout, "longest a check waits for Redis before deciding on this replica's counts")
 	debounce := fs.Duration("reload-debounce", policy.DefaultDebounce, "how long to wait after a policy change before reloading")
 	logFormat := fs.String("log-format", "json", "log format: json or text")
@@ -90,6 +90,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		defer db.Close()
 		geo = db
+	}
+	if *redisURL == "" {
+		// Read here, not as the flag's default, so that --help never prints
+		// a password.
+		*redisURL = os.Getenv("PHONEGATE_REDIS_URL")
 	}
 	var velocity filter.VelocityStore
 	if *redisURL != "" {
