@@ -283,6 +283,23 @@ func TestRedisMemory(t *testing.T) {
 			t.Errorf("a %s at its fullest holds %d bytes, over %d", k.name, bytes, k.limit)
 		}
 	}
+
+	// One check of a new number, in a new range, from a new address and
+	// network: what a flood of distinct numbers costs a check.
+	c.FlushAll(ctx)
+	see(s, "+33612345678", "203.0.113.9", "FR", t0)
+	keys, err := c.Keys(ctx, "*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	for _, k := range keys {
+		total += c.MemoryUsage(ctx, k).Val()
+	}
+	t.Logf("one check of a new number from a new address: %d bytes in %d keys (the country's included)", total, len(keys))
+	if total > 2048 {
+		t.Errorf("one check holds %d bytes", total)
+	}
 }
 
 // BenchmarkRedisObserve is one check's velocity through a real redis-server
