@@ -99,10 +99,11 @@
 // read a list with CEL's `in`, which holds when the list has the number or a
 // prefix of it:
 //
-//	- when: insight.e164 in lists.qa        # before the velocity rules
-//	  action: allow
-//	- when: insight.e164 in lists.blocked
-//	  action: reject
+//	rules:
+//	  - when: insight.e164 in lists.qa      # before the velocity rules
+//	    action: allow
+//	  - when: insight.e164 in lists.blocked
+//	    action: reject
 //
 // A list holds at most [MaxListEntries] entries in at most [MaxListBytes]
 // bytes, a set at most [MaxLists] lists; an entry that is not a number or
