@@ -125,9 +125,6 @@ func (s *Server) signal(sig syscall.Signal) {
 	}
 }
 
-// Dir is the server's working directory (empty: persistence is off).
-func (s *Server) Dir() string { return filepath.Clean(s.dir) }
-
 // freePort finds a free port of 127.0.0.1 by listening on port 0 and closing.
 func freePort(t testing.TB) int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
