@@ -332,3 +332,51 @@ func TestIstio(t *testing.T) {
 		t.Errorf("provider body %v, fail open %v", body, grpcProvider.GetFailOpen())
 	}
 }
+
+// TestRedisComponent: the redis component, on the base, gives phonegate
+// --redis-url from a Secret (through PHONEGATE_REDIS_URL), makes the hash key
+// required, and adds only flags phonegate serve has.
+func TestRedisComponent(t *testing.T) {
+	r := render(t, "redis")
+	if len(r.deployments) != 1 {
+		t.Fatalf("%d deployments", len(r.deployments))
+	}
+	pod := r.deployments[0].Spec.Template.Spec
+	pg := container(pod.InitContainers, "phonegate")
+	if pg == nil {
+		t.Fatal("no phonegate init container")
+	}
+	env := map[string]corev1.EnvVar{}
+	for _, e := range pg.Env {
+		if _, dup := env[e.Name]; dup {
+			t.Errorf("env %s twice", e.Name)
+		}
+		env[e.Name] = e
+	}
+	url := env["PHONEGATE_REDIS_URL"]
+	if url.Value != "" || url.ValueFrom == nil || url.ValueFrom.SecretKeyRef == nil ||
+		url.ValueFrom.SecretKeyRef.Name != "phonegate-redis" || url.ValueFrom.SecretKeyRef.Key != "url" ||
+		(url.ValueFrom.SecretKeyRef.Optional != nil && *url.ValueFrom.SecretKeyRef.Optional) {
+		t.Errorf("PHONEGATE_REDIS_URL %+v: want it from the Secret phonegate-redis, key url, required", url)
+	}
+	key := env["PHONEGATE_HASH_KEY"]
+	if key.ValueFrom == nil || key.ValueFrom.SecretKeyRef == nil || key.ValueFrom.SecretKeyRef.Optional == nil || *key.ValueFrom.SecretKeyRef.Optional {
+		t.Errorf("PHONEGATE_HASH_KEY %+v: want it required with Redis", key)
+	}
+	if env["GOMEMLIMIT"].Value == "" {
+		t.Error("the component dropped the base's env")
+	}
+	flags := serveFlags(t)
+	sawTimeout := false
+	for _, a := range pg.Args[1:] {
+		name := strings.TrimLeft(strings.SplitN(a, "=", 2)[0], "-")
+		if !slices.Contains(flags, name) {
+			t.Errorf("arg %q: phonegate serve has no flag %q", a, name)
+		}
+		sawTimeout = sawTimeout || name == "redis-timeout"
+	}
+	if !sawTimeout || pg.Args[0] != "serve" || !slices.Contains(pg.Args, "--policy=/etc/phonegate/policies") {
+		t.Errorf("args %v: want the base's, and --redis-timeout", pg.Args)
+	}
+	checkSecurity(t, pod)
+}

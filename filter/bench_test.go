@@ -2,9 +2,13 @@ package filter
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,6 +17,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/phonegate/phonegate/insight"
+	"github.com/phonegate/phonegate/internal/redistest"
 	"github.com/phonegate/phonegate/policy"
 	"google.golang.org/grpc/codes"
 )
@@ -59,13 +65,50 @@ func BenchmarkCheck(b *testing.B) {
 // BenchmarkCheckGRPC is Check over real gRPC on loopback: the client and the
 // server share the machine's cores, as a sidecar shares a pod's. Four
 // connections, GOMAXPROCS*16 concurrent callers, the decision log written as
-// JSON (to io.Discard). It reports req/s.
+// JSON (to io.Discard). It reports req/s and the median and 99th percentile
+// of a check's latency as the client sees it.
 func BenchmarkCheckGRPC(b *testing.B) {
+	benchmarkCheckGRPC(b, Options{}, 16)
+}
+
+// BenchmarkVelocityGRPC is BenchmarkCheckGRPC with velocity kept in process
+// (local) or shared through a real redis-server on loopback (redis, one Lua
+// script a check, --redis-timeout's default), under a light load (2 callers:
+// the machine is not saturated, the difference is the Redis round trip) and
+// a saturating one (32 callers). It reports the share of checks that fell
+// back on local counts.
+func BenchmarkVelocityGRPC(b *testing.B) {
+	for _, store := range []string{insight.SourceLocal, insight.SourceRedis} {
+		for _, callers := range []int{2, 32} {
+			b.Run(fmt.Sprintf("store=%s/callers=%d", store, callers), func(b *testing.B) {
+				opts := Options{}
+				var rs *insight.RedisVelocityStore
+				if store == insight.SourceRedis {
+					srv := redistest.Start(b)
+					var err error
+					rs, err = insight.NewRedisVelocityStore(insight.NewVelocityStore(insight.VelocityConfig{}), insight.RedisOptions{URL: srv.URL(), Key: fleetKey})
+					if err != nil {
+						b.Fatal(err)
+					}
+					b.Cleanup(func() { rs.Close() })
+					opts = Options{Velocity: rs, HashKey: fleetKey}
+				}
+				benchmarkCheckGRPC(b, opts, callers/runtime.GOMAXPROCS(0))
+				if rs != nil {
+					b.ReportMetric(float64(rs.Degraded())/float64(b.N), "degraded/op")
+				}
+			})
+		}
+	}
+}
+
+func benchmarkCheckGRPC(b *testing.B, opts Options, parallelism int) {
 	set, err := policy.Default()
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := New(Options{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	opts.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	srv := New(opts)
 	srv.SetPolicy(set)
 	srv.MarkWarm()
 	r := serveOn(b, srv)
@@ -81,18 +124,31 @@ func BenchmarkCheckGRPC(b *testing.B) {
 	}
 	ctx := context.Background()
 	var next atomic.Uint32
-	b.SetParallelism(16)
+	var mu sync.Mutex
+	var took []time.Duration
+	b.SetParallelism(max(parallelism, 1))
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
 		c := clients[next.Add(1)%uint32(len(clients))]
+		var mine []time.Duration
 		for pb.Next() {
+			t := time.Now()
 			if _, err := c.Check(ctx, req); err != nil {
 				b.Error(err)
 				return
 			}
+			mine = append(mine, time.Since(t))
 		}
+		mu.Lock()
+		took = append(took, mine...)
+		mu.Unlock()
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+	if len(took) > 0 {
+		slices.Sort(took)
+		b.ReportMetric(float64(took[len(took)/2].Microseconds()), "p50-µs")
+		b.ReportMetric(float64(took[len(took)*99/100].Microseconds()), "p99-µs")
+	}
 }

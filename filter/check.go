@@ -101,7 +101,7 @@ func (s *Server) check(ctx context.Context, view func() *policy.Request) (v verd
 	}
 	v.route = route
 	v.id = decisionID(v.req.Headers["x-request-id"])
-	d, err := s.decide(v.req, route, cur.engine)
+	d, err := s.decide(ctx, v.req, route, cur.engine)
 	if err != nil {
 		// A RuleError names the policy, rule and kind, never a value.
 		s.log.ErrorContext(ctx, "rule failed", "route", route.Name, "error", err)
@@ -120,7 +120,7 @@ func (s *Server) check(ctx context.Context, view func() *policy.Request) (v verd
 
 // decide reads the body, extracts the numbers the route names, scores them and
 // applies the route's policy.
-func (s *Server) decide(req *policy.Request, route *policy.Route, engine *insight.Engine) (policy.Decision, error) {
+func (s *Server) decide(ctx context.Context, req *policy.Request, route *policy.Route, engine *insight.Engine) (policy.Decision, error) {
 	if req.PartialBody {
 		return route.Fallback(policy.ReasonPartialBody), nil
 	}
@@ -161,7 +161,7 @@ func (s *Server) decide(req *policy.Request, route *policy.Route, engine *insigh
 		var vel *insight.Velocity
 		if base.E164 != "" {
 			if vel = seen[base.E164]; vel == nil {
-				o := s.velocity.Observe(base.E164, addr, now)
+				o := s.velocity.Observe(ctx, insight.Sighting{Number: base.E164, Country: base.Country.ISO2, Addr: addr, At: now})
 				vel = &o
 				seen[base.E164] = vel
 			}

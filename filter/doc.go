@@ -13,6 +13,12 @@
 // scores each with the [insight.Engine], and lets the route's policy decide.
 // The strictest decision of all numbers wins.
 //
+// Each number found is a sighting for the server's [VelocityStore]: in
+// process by default, or an *insight.RedisVelocityStore (Options.Velocity)
+// that shares the counts of every replica through Redis and, when Redis does
+// not answer within its timeout, answers with local counts, counted in
+// phonegate_velocity_degraded_total. Velocity never fails a check.
+//
 // # The answer
 //
 // Allow and tag are an OK CheckResponse whose OkHttpResponse sets the

@@ -3,6 +3,7 @@ package filter
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -55,6 +56,20 @@ func TestExamplePolicies(t *testing.T) {
 			{"a cut body is tagged", "POST", "/leads", "", `{"phone":"+447400`,
 				map[string]string{partialBodyHeader: "true"}, want{decision: "tag", tags: "partial_body"}},
 		},
+		"otp.yaml": {
+			{"signup: standard allows a mobile", "POST", "/signup", "", `{"phone":"07400 123456"}`,
+				map[string]string{"cf-ipcountry": "GB"}, want{decision: "allow"}},
+			{"signup: standard only tags premium rate", "POST", "/signup", "", `{"phone":"08 99 12 34 56"}`,
+				map[string]string{"cf-ipcountry": "FR"}, want{decision: "allow"}},
+			{"otp: a mobile gets its code", "POST", "/otp/send", "", `{"phone":"07400 123456"}`,
+				map[string]string{"cf-ipcountry": "GB"}, want{decision: "allow"}},
+			{"otp: premium rate is refused", "POST", "/otp/send", "", `{"phone":"08 99 12 34 56"}`,
+				map[string]string{"cf-ipcountry": "FR"}, want{status: 403}},
+			{"otp: shared cost is refused", "POST", "/otp/send", "", `{"phone":"0810 12 34 56"}`,
+				map[string]string{"cf-ipcountry": "FR"}, want{status: 403}},
+			{"otp: toll free cannot get a text", "POST", "/otp/send", "", `{"phone":"0800 123 4567"}`,
+				map[string]string{"cf-ipcountry": "GB"}, want{decision: "tag", tags: "no-sms"}},
+		},
 		"kyc.yaml": {
 			{"premium rate: 422", "POST", "/kyc/phone", "eu.bank.example", `{"phone":"08 99 12 34 56"}`,
 				map[string]string{"cf-ipcountry": "FR"}, want{status: 422}},
@@ -75,6 +90,19 @@ func TestExamplePolicies(t *testing.T) {
 			{"another host is not this route", "POST", "/kyc/phone", "bank.example.org", `{"phone":"08 99 12 34 56"}`,
 				nil, want{}},
 		},
+	}
+	// SMS pumping: one address asks for codes to ten numbers of one range;
+	// from the fifth the app is warned, the tenth is refused.
+	for i := range 10 {
+		w := want{decision: "allow"}
+		switch {
+		case i == 9:
+			w = want{status: 403}
+		case i >= 4:
+			w = want{decision: "tag", tags: "pumping-suspect"}
+		}
+		examples["otp.yaml"] = append(examples["otp.yaml"], request{fmt.Sprintf("pumping: number %d of a range", i+1), "POST", "/otp/send", "",
+			fmt.Sprintf(`{"phone":"+44 7400 55%04d"}`, i*7), map[string]string{"x-forwarded-for": "203.0.113.9"}, w})
 	}
 	files, _ := filepath.Glob("../examples/policies/*.yaml")
 	if len(files) != len(examples) {

@@ -26,7 +26,11 @@ type Metrics struct {
 	ruleErrors *prometheus.CounterVec
 }
 
-func newMetrics(cache *insight.CacheStats, logw *LogWriter) *Metrics {
+// degradedCounter is a velocity store that may answer with local counts
+// because its shared store did not (insight.RedisVelocityStore).
+type degradedCounter interface{ Degraded() uint64 }
+
+func newMetrics(cache *insight.CacheStats, velocity VelocityStore, logw *LogWriter) *Metrics {
 	m := &Metrics{
 		registry: prometheus.NewRegistry(),
 		checks: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -82,7 +86,16 @@ func newMetrics(cache *insight.CacheStats, logw *LogWriter) *Metrics {
 		}
 		return float64(logw.Dropped())
 	})
-	m.registry.MustRegister(logDropped, m.reloads, m.policyInfo, m.checks, m.latency, m.numbers, m.errors, m.ruleErrors, cacheHits, cacheMisses,
+	velocityDegraded := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "phonegate_velocity_degraded_total",
+		Help: "Checks whose velocity counts are this replica's alone because Redis (--redis-url) did not answer within --redis-timeout; 0 without Redis.",
+	}, func() float64 {
+		if d, ok := velocity.(degradedCounter); ok {
+			return float64(d.Degraded())
+		}
+		return 0
+	})
+	m.registry.MustRegister(logDropped, velocityDegraded, m.reloads, m.policyInfo, m.checks, m.latency, m.numbers, m.errors, m.ruleErrors, cacheHits, cacheMisses,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

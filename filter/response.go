@@ -208,6 +208,7 @@ func metadata(v *verdict) *structpb.Struct {
 		if in.Velocity != nil {
 			f["seen"] = structpb.NewNumberValue(float64(in.Velocity.Seen))
 			f["recent_abuse"] = structpb.NewBoolValue(in.Velocity.RecentAbuse)
+			f["velocity_source"] = structpb.NewStringValue(in.Velocity.Source)
 		}
 	}
 	return &structpb.Struct{Fields: f}

@@ -54,7 +54,26 @@ type Options struct {
 	// LogWriter, when the Logger writes through one, has its dropped lines
 	// counted in the metrics.
 	LogWriter *LogWriter
+	// Velocity counts sightings of numbers; nil is an in-process
+	// insight.VelocityStore. An *insight.RedisVelocityStore shares the counts
+	// across replicas.
+	Velocity VelocityStore
 }
+
+// VelocityStore counts the sightings of numbers, ranges, addresses and
+// countries over the policy's window: *insight.VelocityStore in process,
+// *insight.RedisVelocityStore shared through Redis. Observe never fails and
+// never waits long: a store that depends on a server falls back on local
+// counts.
+type VelocityStore interface {
+	Observe(ctx context.Context, o insight.Sighting) insight.Velocity
+	Configure(cfg insight.VelocityConfig)
+}
+
+var (
+	_ VelocityStore = (*insight.VelocityStore)(nil)
+	_ VelocityStore = (*insight.RedisVelocityStore)(nil)
+)
 
 // Server is phonegate's ext_authz server: Envoy's Authorization service, gRPC
 // health and the HTTP endpoints.
@@ -72,7 +91,7 @@ type Server struct {
 	// counters never go back when a new policy brings a new engine.
 	cacheStats insight.CacheStats
 	// velocity outlives policies: a reload changes its settings, not its counts.
-	velocity *insight.VelocityStore
+	velocity VelocityStore
 }
 
 // snapshot is what one check reads: a policy set and the engine built with
@@ -101,8 +120,11 @@ func New(opts Options) *Server {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
 	}
-	s := &Server{opts: opts, log: opts.Logger, health: health.NewServer(), velocity: insight.NewVelocityStore(insight.VelocityConfig{})}
-	s.metrics = newMetrics(&s.cacheStats, opts.LogWriter)
+	if opts.Velocity == nil {
+		opts.Velocity = insight.NewVelocityStore(insight.VelocityConfig{})
+	}
+	s := &Server{opts: opts, log: opts.Logger, health: health.NewServer(), velocity: opts.Velocity}
+	s.metrics = newMetrics(&s.cacheStats, opts.Velocity, opts.LogWriter)
 	s.updateHealth()
 	return s
 }

@@ -87,11 +87,25 @@
 // for one request and without touching the cached insight, the client's
 // address placed against the number's country ([IP]: match is country,
 // mismatch or unknown; private, loopback and unknown addresses are never a
-// mismatch) and the number's [Velocity] from a [VelocityStore]: checks seen,
-// distinct addresses and /24 or /48 networks over a sliding window, and
-// recent_abuse past a threshold. The store keeps at most MaxNumbers numbers of
-// fixed size (about [VelocityEntryBytes] each), the least recently seen
-// forgotten first, so a flood of distinct numbers cannot grow the process.
+// mismatch) and the number's [Velocity]: checks of the number, its distinct
+// addresses and /24 or /48 networks, checks of and distinct numbers in its
+// range (the number less its last RangeDigits digits: pumping walks through
+// a range), distinct numbers from the client's address and network, checks
+// of the number's country, all over a sliding window, and recent_abuse past
+// a threshold.
+//
+// A [VelocityStore] counts in this process, in bounded memory: at most
+// MaxNumbers numbers (about [VelocityEntryBytes] each) and as many ranges,
+// addresses, networks and countries (about [VelocityGroupBytes]), the least
+// recently seen forgotten first, so a flood of distinct numbers cannot grow
+// the process. A [RedisVelocityStore] shares the counts of every replica
+// through one Redis (github.com/redis/go-redis/v9): keys are HMACs under the
+// number-hash key, never a number or an address; every key expires; a check
+// is one Lua script, one round trip; and a check waits at most its timeout,
+// after which it is answered with the local counts it also keeps (Source
+// says which), so Redis is never a reason to fail a check. Both stores keep
+// counts right when the window changes: buckets know the seconds of their
+// first and last checks, members when they were last seen.
 //
 // Addresses are placed by the embedded table of github.com/phuslu/iploc
 // (IP2Location LITE data) or by a MaxMind-format database ([OpenMaxMind]).
@@ -99,6 +113,6 @@
 // # What it is not
 //
 // This package knows nothing of HTTP requests, gRPC, Envoy or YAML: it takes
-// strings and returns values. Policies live in package policy; the Envoy side in
+// strings and returns values (and, for shared velocity, talks to Redis). Policies live in package policy; the Envoy side in
 // package filter.
 package insight

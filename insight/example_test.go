@@ -1,6 +1,7 @@
 package insight_test
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"time"
@@ -28,7 +29,7 @@ func ExampleEngine_ForRequest() {
 	velocity := insight.NewVelocityStore(insight.VelocityConfig{})
 	// This request's client address and the number's velocity go on top.
 	client := netip.MustParseAddr("8.8.8.8")
-	v := velocity.Observe(number.E164, client, time.Now())
+	v := velocity.Observe(context.Background(), insight.Sighting{Number: number.E164, Country: number.Country.ISO2, Addr: client, At: time.Now()})
 	in := engine.ForRequest(number, client, &v)
 	fmt.Println(in.IP.Country, in.IP.Match, in.Velocity.Seen, in.RiskScore)
 	fmt.Println(number.IP == nil, number.RiskScore) // the cached insight is untouched

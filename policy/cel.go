@@ -15,13 +15,14 @@ import (
 	"github.com/phonegate/phonegate/insight"
 )
 
-// Rules read two variables, both declared with their types so that a rule
+// Rules read three variables, declared with their types so that a rule
 // that could fail at run time for a reason a check can catch does not load:
 //
 //   - insight: an [insight.Insight] itself, its fields named as in its JSON
 //     form (cel-go's native types read the struct by reflection: nothing is
 //     built per insight, and nothing is kept on a cached one);
-//   - request: a [ruleRequest] (method, path, host, headers, client_ip).
+//   - request: a [ruleRequest] (method, path, host, headers, client_ip);
+//   - lists: the operator's lists by name (lists.go).
 //
 // A field that does not exist, a comparison of a string with a number, a
 // condition that is not a bool: each is an error at load, at file:line:col.
@@ -47,6 +48,7 @@ var celEnv = func() *cel.Env {
 		ext.NativeTypes(reflect.TypeFor[insight.Insight](), reflect.TypeFor[ruleRequest](), ext.ParseStructTag("json")),
 		cel.Variable("insight", cel.ObjectType(insightTypeName)),
 		cel.Variable("request", cel.ObjectType(requestTypeName)),
+		cel.Variable("lists", cel.MapType(cel.StringType, cel.DynType)),
 		// 0.5 < insight.confidence_score and insight.risk_score >= 50.0
 		// compare as numbers, not as a type error.
 		cel.CrossTypeNumericComparisons(true),
@@ -115,11 +117,12 @@ var (
 	noVelocity = insight.Velocity{}
 )
 
-// activation gives a rule its two variables without building a map per
+// activation gives a rule its variables without building a map per
 // evaluation.
 type activation struct {
 	insight *insight.Insight
 	request *ruleRequest
+	lists   map[string]any
 }
 
 var _ interpreter.Activation = (*activation)(nil)
@@ -130,6 +133,8 @@ func (a *activation) ResolveName(name string) (any, bool) {
 		return a.insight, true
 	case "request":
 		return a.request, true
+	case "lists":
+		return a.lists, true
 	}
 	return nil, false
 }

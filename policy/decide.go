@@ -101,7 +101,7 @@ func (r *Route) Decide(req *Request, numbers []Number) (Decision, error) {
 	reqVal := requestValue(req)
 	var best Decision
 	for i := range numbers {
-		d, err := r.Policy.decide(&numbers[i], reqVal)
+		d, err := r.Policy.decide(&numbers[i], reqVal, r.lists)
 		if err != nil {
 			return Decision{}, fmt.Errorf("route %q: %w", r.Name, err)
 		}
@@ -114,7 +114,7 @@ func (r *Route) Decide(req *Request, numbers []Number) (Decision, error) {
 }
 
 // decide runs the rules in order for one number.
-func (p *Policy) decide(n *Number, reqVal *ruleRequest) (Decision, error) {
+func (p *Policy) decide(n *Number, reqVal *ruleRequest, lists map[string]any) (Decision, error) {
 	view := n.Insight
 	if view.IP == nil || view.Velocity == nil {
 		// A number judged without request signals: rules read them as
@@ -128,7 +128,7 @@ func (p *Policy) decide(n *Number, reqVal *ruleRequest) (Decision, error) {
 		}
 		view = &c
 	}
-	vars := &activation{insight: view, request: reqVal}
+	vars := &activation{insight: view, request: reqVal, lists: lists}
 	for _, rule := range p.Rules {
 		out, _, err := rule.program.Eval(vars)
 		if err != nil {

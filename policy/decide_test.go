@@ -2,6 +2,7 @@ package policy
 
 import (
 	"errors"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -223,5 +224,52 @@ policies:
 		if err != nil || d.Rule != tt.rule {
 			t.Errorf("%+v: rule %q, %v; want %q", tt.req, d.Rule, err, tt.rule)
 		}
+	}
+}
+
+// TestOTPSendPreset: the otp-send preset on the number's facts and on this
+// request's velocity, as filter gives it.
+func TestOTPSendPreset(t *testing.T) {
+	engine := insight.New(insight.Options{})
+	set, err := Compile(Source{Name: "p.yaml", Data: []byte("version: 1\nroutes:\n  - {name: otp, policy: otp-send}\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	calm := insight.Velocity{Seen: 1, DistinctIPs: 1, DistinctNetworks: 1, RangeSeen: 1, RangeNumbers: 1, IPNumbers: 1, NetworkNumbers: 1, CountrySeen: 1, Window: "10m0s", Source: insight.SourceLocal}
+	with := func(f func(v *insight.Velocity)) insight.Velocity { v := calm; f(&v); return v }
+	for _, tt := range []struct {
+		name, number string
+		velocity     insight.Velocity
+		action       Action
+		tags         []string
+	}{
+		{"a mobile, calm", gbMobile, calm, Allow, nil},
+		{"invalid", gbInvalid, calm, Reject, []string{"invalid"}},
+		{"premium rate (FR 089)", "+33899123456", calm, Reject, []string{"toll-fraud"}},
+		{"shared cost (FR 0810)", "+33810123456", calm, Reject, []string{"toll-fraud"}},
+		{"fictitious (Ofcom drama)", "+442079460123", calm, Reject, []string{"toll-fraud"}},
+		{"the tenth number of a range", gbMobile, with(func(v *insight.Velocity) { v.RangeNumbers = 10 }), Reject, []string{"sms-pumping"}},
+		{"the ninth number of a range", gbMobile, with(func(v *insight.Velocity) { v.RangeNumbers = 9 }), Tag, []string{"pumping-suspect"}},
+		{"the twentieth number from an address", gbMobile, with(func(v *insight.Velocity) { v.IPNumbers = 20 }), Reject, []string{"sms-pumping"}},
+		{"five numbers from an address", gbMobile, with(func(v *insight.Velocity) { v.IPNumbers = 5 }), Tag, []string{"pumping-suspect"}},
+		{"a busy network", gbMobile, with(func(v *insight.Velocity) { v.NetworkNumbers = 20 }), Tag, []string{"pumping-suspect"}},
+		{"recent abuse", gbMobile, with(func(v *insight.Velocity) { v.Seen, v.RecentAbuse = 20, true }), Tag, []string{"pumping-suspect"}},
+		{"toll free cannot get a text", "+448001234567", calm, Tag, []string{"no-sms"}},
+		{"uncertain (UAN)", gbUAN, calm, Tag, []string{"review"}},
+		{"VoIP", gbVoIP, calm, Tag, []string{"review"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req := &Request{Method: "POST", Path: "/otp/send"}
+			route, _ := set.Route(req)
+			v := tt.velocity
+			in := engine.ForRequest(engine.Lookup(tt.number, ""), netip.Addr{}, &v)
+			d, err := route.Decide(req, []Number{{Field: "phone", Insight: in}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Action != tt.action || !slices.Equal(d.Tags, tt.tags) {
+				t.Errorf("%s (%s, %s): got %s %v (rule %q), want %s %v", tt.number, in.LineType, in.Confidence, d.Action, d.Tags, d.Rule, tt.action, tt.tags)
+			}
+		})
 	}
 }

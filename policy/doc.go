@@ -40,8 +40,11 @@
 //	  country_caps: [{region: NG, cap: uncertain}]
 //	velocity:                      # one file at most; defaults shown
 //	  window: 10m                  # sliding window of the counts
-//	  max_numbers: 20000           # numbers remembered (about 700 B each)
+//	  max_numbers: 20000           # numbers remembered (about 700 B each), and as many groups
+//	  range_digits: 4              # a number's range: its E.164 less these last digits
 //	  recent_abuse: {seen: 20, distinct_ips: 5, distinct_networks: 5}
+//	lists:                         # name: file of numbers and prefixes (see Lists)
+//	  qa: qa-numbers.txt
 //
 // Paths are compared with the request's path as [NormalizePath] leaves it
 // (query dropped, dot segments removed, slashes merged, unreserved
@@ -87,12 +90,14 @@
 // phonegate-route; otherwise the first route whose match fits is used. A
 // number that no rule catches is allowed.
 //
-// Rules are CEL (cel.dev/cel-go) over two typed variables: `insight`, the
+// Rules are CEL (cel.dev/cel-go) over three typed variables: `insight`, the
 // number's [insight.Insight] with the field names of its JSON form
 // (insight.confidence, insight.country.iso2, insight.risk_score,
 // insight.warnings, and this request's insight.ip.match and
-// insight.velocity.distinct_networks, ...; [InsightFields] lists them), and
-// `request` (method, path, host, headers, client_ip). Both are declared with
+// insight.velocity: seen, distinct_ips, distinct_networks, range_seen,
+// range_numbers, ip_numbers, network_numbers, country_seen, window, source,
+// recent_abuse; [InsightFields] lists them), `request` (method, path, host,
+// headers, client_ip) and `lists` (see Lists). They are declared with
 // their types, so a rule is type-checked at load: a field that does not
 // exist, a comparison of a number with a string, or a condition that is not a
 // bool does not load. Numbers of different kinds compare as numbers
@@ -111,15 +116,51 @@
 // # Loading and reloading
 //
 // [Load] reads a file, or every *.yaml and *.yml of a directory in name order
-// (names may be defined once across them). A [Watcher] watches the directory
+// (names may be defined once across them), and the list files they name. A
+// [Watcher] watches the directory (and the lists' directories)
 // (never only the file: a Kubernetes ConfigMap updates by swapping its ..data
 // symlink) and reloads a debounce after the last change; a reload that fails
 // to compile is reported and the caller keeps the last good set.
 //
 // # Presets
 //
-// high-trust, standard and enrichment are built in (builtin/presets.yaml) and
-// may be named by any route; a policy of the same name replaces a preset.
+// high-trust, standard, enrichment and otp-send are built in
+// (builtin/presets.yaml, where each threshold of otp-send cites its source)
+// and may be named by any route; a policy of the same name replaces a
+// preset. otp-send is for the endpoint that texts a verification code: it
+// refuses premium-rate, shared-cost and fictitious numbers and SMS pumping
+// (10 distinct numbers of one range, or 20 from one client address, in the
+// velocity window), and tags the uncertain.
+//
+// # Lists
+//
+// A `lists:` section names files of numbers and prefixes an operator
+// maintains (test numbers, the fraud team's blocks), relative to the policy
+// file, so that a ConfigMap or Secret mounted beside it can hold them:
+//
+//	lists:
+//	  qa: qa-numbers.txt           # beside this file
+//	  blocked: ../secret/blocked.txt
+//
+// A list file has one entry a line: "+" and 2 to 15 digits for a number,
+// with a trailing "*" for a prefix ("+3361234*"); "#" starts a comment. Rules
+// read a list with CEL's `in`, which holds when the list has the number or a
+// prefix of it:
+//
+//	rules:
+//	  - when: insight.e164 in lists.qa      # before the velocity rules
+//	    action: allow
+//	  - when: insight.e164 in lists.blocked
+//	    action: reject
+//
+// A list holds at most [MaxListEntries] entries in at most [MaxListBytes]
+// bytes, a set at most [MaxLists] lists; an entry that is not a number or
+// prefix, or a list over a bound, is refused at load at the list file's
+// file:line:col (errors never repeat an entry: it may be a number), and a
+// rule naming a list no file defines at the rule. List names are CEL names
+// (lower case, digits, _). The lists' bytes are part of the set's hash, and
+// the [Watcher] watches their directories too, so a changed list reloads
+// the policy like a changed policy file.
 //
 // # Errors
 //

@@ -5,8 +5,10 @@ import (
 	"embed"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -104,14 +106,15 @@ func loadPresets() (map[string]*Policy, error) {
 }
 
 func compile(presets map[string]*Policy, srcs []Source) (*Set, error) {
-	set := &Set{Policies: map[string]*Policy{}}
+	set := &Set{Policies: map[string]*Policy{}, Lists: map[string]*List{}}
 	for name, p := range presets {
 		set.Policies[name] = p
 	}
 	var errs ErrorList
 	type fileRoutes struct {
-		p      *parser
-		routes []routeDoc
+		p        *parser
+		routes   []routeDoc
+		policies []policyDoc
 	}
 	var all []fileRoutes
 	var data insight.Data           // every file's data section, in order
@@ -124,6 +127,9 @@ func compile(presets map[string]*Policy, srcs []Source) (*Set, error) {
 		h.Write(src.Data)
 		p := &parser{file: src.Name}
 		doc := p.parse(src.Data)
+		if doc.lists != nil {
+			p.lists(doc.lists, set.Lists)
+		}
 		for _, pd := range doc.policies {
 			if p.defineOnce(policyAt, "policy", pd.name, pd.node) {
 				set.Policies[pd.name] = p.compilePolicy(pd)
@@ -135,7 +141,7 @@ func compile(presets map[string]*Policy, srcs []Source) (*Set, error) {
 				routes = append(routes, rd)
 			}
 		}
-		all = append(all, fileRoutes{p, routes})
+		all = append(all, fileRoutes{p, routes, doc.policies})
 		data = *doc.data.With(&data) // earlier files' entries first: they take precedence
 		if doc.velocity != nil {
 			if velocityAt != "" {
@@ -146,11 +152,22 @@ func compile(presets map[string]*Policy, srcs []Source) (*Set, error) {
 			}
 		}
 	}
+	// A list file is part of the policy: a change to it is a new set.
+	names := slices.Sorted(maps.Keys(set.Lists))
+	for _, name := range names {
+		fmt.Fprintf(h, "list\x00%s\x00%s\x00", name, set.Lists[name].File)
+		h.Write(set.Lists[name].digest[:])
+	}
+	lists := listsValue(set.Lists)
 	// Routes are resolved once every file's policies are known, so a route may
-	// name a policy defined in another file.
+	// name a policy defined in another file; conditions' lists likewise.
 	for _, f := range all {
+		for _, pd := range f.policies {
+			f.p.checkListRefs(pd, set.Lists)
+		}
 		for _, rd := range f.routes {
 			if r := f.p.compileRoute(rd, set.Policies); r != nil {
+				r.lists = lists
 				set.Routes = append(set.Routes, r)
 			}
 		}

@@ -26,6 +26,7 @@ type fileDoc struct {
 	data     insight.Data
 	velocity *insight.VelocityConfig
 	velNode  *yaml.Node
+	lists    *yaml.Node // read by compile, which holds every file's lists
 }
 
 type routeDoc struct {
@@ -92,7 +93,7 @@ func (p *parser) parse(src []byte) fileDoc {
 	}
 	top := root.Content[0]
 	var version *yaml.Node
-	p.mapping(top, "policy file", []string{"version", "routes", "policies", "data", "velocity"}, func(key string, v *yaml.Node) {
+	p.mapping(top, "policy file", []string{"version", "routes", "policies", "data", "velocity", "lists"}, func(key string, v *yaml.Node) {
 		switch key {
 		case "version":
 			version = v
@@ -108,6 +109,8 @@ func (p *parser) parse(src []byte) fileDoc {
 			p.data(v, &doc.data)
 		case "velocity":
 			doc.velocity, doc.velNode = p.velocity(v), v
+		case "lists":
+			doc.lists = v
 		}
 	})
 	if version == nil && top.Kind == yaml.MappingNode {
@@ -319,10 +322,11 @@ func (p *parser) data(n *yaml.Node, d *insight.Data) {
 }
 
 // velocity reads the `velocity:` section: the sliding window, the memory
-// bound and the recent_abuse thresholds.
+// bound, the digits a number's range leaves out and the recent_abuse
+// thresholds.
 func (p *parser) velocity(n *yaml.Node) *insight.VelocityConfig {
 	c := &insight.VelocityConfig{}
-	p.mapping(n, "velocity", []string{"window", "max_numbers", "recent_abuse"}, func(key string, v *yaml.Node) {
+	p.mapping(n, "velocity", []string{"window", "max_numbers", "range_digits", "recent_abuse"}, func(key string, v *yaml.Node) {
 		switch key {
 		case "window":
 			c.Window = p.duration(v)
@@ -332,6 +336,10 @@ func (p *parser) velocity(n *yaml.Node) *insight.VelocityConfig {
 		case "max_numbers":
 			if c.MaxNumbers = p.int(v); c.MaxNumbers < 1 {
 				p.errorf(v, "max_numbers %d: want at least 1", c.MaxNumbers)
+			}
+		case "range_digits":
+			if c.RangeDigits = p.int(v); c.RangeDigits < 1 || c.RangeDigits > insight.MaxRangeDigits {
+				p.errorf(v, "range_digits %d: want 1 to %d", c.RangeDigits, insight.MaxRangeDigits)
 			}
 		case "recent_abuse":
 			p.mapping(v, "recent_abuse", []string{"seen", "distinct_ips", "distinct_networks"}, func(key string, v *yaml.Node) {

@@ -44,7 +44,7 @@ policies:
 routes:
   - name: signup
     policy: strict
-`, []string{`p.yaml:4:13: route "signup" names policy "strict", which is not defined: want one of enrichment, high-trust, standard`}},
+`, []string{`p.yaml:4:13: route "signup" names policy "strict", which is not defined: want one of enrichment, high-trust, otp-send, standard`}},
 		{"duplicate route names", `version: 1
 routes:
   - {name: a, policy: standard}

@@ -44,6 +44,8 @@ type Set struct {
 	// Velocity configures the velocity store (the `velocity:` section, which
 	// one file at most may have); the zero value takes the defaults.
 	Velocity insight.VelocityConfig
+	// Lists are the files' `lists:` sections, by name, read at load.
+	Lists map[string]*List
 }
 
 // Route says which requests phonegate checks, where their numbers are and which
@@ -73,6 +75,7 @@ type Route struct {
 	OnNoNumber       Action
 	OnPartialBody    Action
 	OnUnparsableBody Action
+	lists            map[string]any // the set's lists, as CEL reads them
 }
 
 // Mismatch is a route's answer to a body whose content type lies.

@@ -122,6 +122,7 @@ func TestSchemaErrors(t *testing.T) {
 		{"version: 1\ndata:\n  carriers: [{name: X, label: trusted}]\n", `p.yaml:3:31: unknown confidence "trusted": want one of verified, likely, uncertain, low, invalid`},
 		{"version: 1\ndata:\n  carriers: [{name: X}]\n", `p.yaml:3:14: carrier needs name and label`},
 		{"version: 1\nvelocity: {window: 10ms}\n", `p.yaml:2:20: window 10ms: want at least 1s`},
+		{"version: 1\nvelocity: {range_digits: 9}\n", `p.yaml:2:26: range_digits 9: want 1 to 8`},
 		{"version: 1\nvelocity: {recent_abuse: {distinct_ips: 40}}\n", `p.yaml:2:41: distinct_ips 40: want 1 to 16`},
 		{"version: 1\ndata:\n  blocklist: []\n", `p.yaml:3:3: unknown key "blocklist" in data: want one of disposable_prefixes, fictitious_prefixes, carriers, country_caps`},
 	} {

@@ -20,10 +20,12 @@ type Watcher struct {
 	path     string
 	debounce time.Duration
 	fs       *fsnotify.Watcher
+	dirs     map[string]bool // directories watched
 }
 
 // NewWatcher watches the directory of path (a file or a directory, as [Load]
-// reads it). Changes made after it returns are seen by Run.
+// reads it), and those of the list files it names. Changes made after it
+// returns are seen by Run.
 //
 // The directory is watched, not the file: a Kubernetes ConfigMap mounted as a
 // directory updates by swapping its ..data symlink, which changes no watched
@@ -47,14 +49,34 @@ func NewWatcher(path string, debounce time.Duration) (*Watcher, error) {
 		fs.Close()
 		return nil, fmt.Errorf("watching %s: %w", dir, err)
 	}
-	return &Watcher{path: path, debounce: debounce, fs: fs}, nil
+	w := &Watcher{path: path, debounce: debounce, fs: fs, dirs: map[string]bool{dir: true}}
+	// The lists' directories are known once the policy is read; a policy
+	// that does not load yet is followed at its first good reload.
+	if set, err := Load(path); err == nil {
+		w.follow(set)
+	}
+	return w, nil
 }
 
-// Run reloads the policy whenever something changes in its directory, a
-// debounce after the last event, and calls apply with the new set, or with
-// the error when the new files do not compile. A reload whose files hash to
-// lastHash (or to the last set applied) is not reported. Run returns when ctx
-// is done, and closes the watcher.
+// follow watches the directories of set's list files too, so that a list
+// mounted apart (a Secret beside the policy's ConfigMap) reloads the policy
+// when it changes. A directory that cannot be watched is left: the next
+// reload tries again.
+func (w *Watcher) follow(set *Set) {
+	for _, l := range set.Lists {
+		dir := filepath.Dir(l.File)
+		if !w.dirs[dir] && w.fs.Add(dir) == nil {
+			w.dirs[dir] = true
+		}
+	}
+}
+
+// Run reloads the policy whenever something changes in its directory or in
+// the directory of one of its list files, a debounce after the last event,
+// and calls apply with the new set, or with the error when the new files do
+// not compile. A reload whose files (lists included) hash to lastHash (or to
+// the last set applied) is not reported. Run returns when ctx is done, and
+// closes the watcher.
 func (w *Watcher) Run(ctx context.Context, lastHash string, apply func(*Set, error)) {
 	defer w.fs.Close()
 	timer := time.NewTimer(w.debounce)
@@ -80,9 +102,12 @@ func (w *Watcher) Run(ctx context.Context, lastHash string, apply func(*Set, err
 			switch {
 			case err != nil:
 				apply(nil, err)
-			case set.Hash != lastHash:
-				lastHash = set.Hash
-				apply(set, nil)
+			default:
+				w.follow(set)
+				if set.Hash != lastHash {
+					lastHash = set.Hash
+					apply(set, nil)
+				}
 			}
 		}
 	}

@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/phonegate/phonegate/filter"
 	"github.com/phonegate/phonegate/insight"
 	"github.com/phonegate/phonegate/policy"
+	"github.com/redis/go-redis/v9"
 )
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
@@ -26,6 +28,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	authzPrefix := fs.String("http-authz-prefix", filter.DefaultHTTPAuthzPrefix, "path prefix of the HTTP ext_authz mode on the HTTP port")
 	geoipDB := fs.String("geoip-db", "", "MaxMind-format `.mmdb` database for IP countries (default: the embedded table)")
 	pprofOn := fs.Bool("pprof", false, "serve Go's /debug/pprof/ profiles on the HTTP port (for diagnosis; do not expose)")
+	redisURL := fs.String("redis-url", "", "share velocity counts across replicas through the Redis at `URL` (redis://[user:pass@]host:port/db or rediss://; default $PHONEGATE_REDIS_URL, else counts stay in process); needs PHONEGATE_HASH_KEY")
+	redisTimeout := fs.Duration("redis-timeout", insight.DefaultRedisTimeout, "longest a check waits for Redis before deciding on this replica's counts")
 	debounce := fs.Duration("reload-debounce", policy.DefaultDebounce, "how long to wait after a policy change before reloading")
 	logFormat := fs.String("log-format", "json", "log format: json or text")
 	logLevel := fs.String("log-level", "info", "lowest level logged: debug, info (one line per decision), warn or error")
@@ -91,7 +95,30 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		defer db.Close()
 		geo = db
 	}
+	if *redisURL == "" {
+		// Read here, not as the flag's default, so that --help never prints
+		// a password.
+		*redisURL = os.Getenv("PHONEGATE_REDIS_URL")
+	}
+	var velocity filter.VelocityStore
+	if *redisURL != "" {
+		key := hashKey()
+		if key == nil {
+			fmt.Fprintln(stderr, "--redis-url needs PHONEGATE_HASH_KEY: the replicas must hash numbers alike to share their counts")
+			return exitError(1)
+		}
+		rs, err := insight.NewRedisVelocityStore(insight.NewVelocityStore(set.Velocity), insight.RedisOptions{URL: *redisURL, Timeout: *redisTimeout, Key: key})
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return exitError(1)
+		}
+		defer rs.Close()
+		velocity = rs
+		redis.SetLogger(redisLogger{log, new(atomic.Int64)})
+		log.Info("velocity shared through redis", "timeout", redisTimeout.String())
+	}
 	srv := filter.New(filter.Options{
+		Velocity:        velocity,
 		GeoIP:           geo,
 		CacheSize:       *cacheSize,
 		XFFTrustedHops:  *xffHops,
@@ -130,4 +157,21 @@ func hashKey() []byte {
 		return []byte(k)
 	}
 	return nil
+}
+
+// redisLogger sends go-redis's own messages (a failed dial, say) to the log
+// at warn, as JSON like the other lines, at most one every ten seconds: while
+// Redis is down every check would add one, and phonegate_velocity_degraded_total
+// counts them already. They never hold a number, nor the URL's password.
+type redisLogger struct {
+	log  *slog.Logger
+	last *atomic.Int64 // unix nanoseconds of the last message logged
+}
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	now, last := time.Now().UnixNano(), l.last.Load()
+	if now-last < int64(10*time.Second) || !l.last.CompareAndSwap(last, now) {
+		return
+	}
+	l.log.WarnContext(ctx, "redis", "message", fmt.Sprintf(format, v...))
 }
