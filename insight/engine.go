@@ -20,8 +20,10 @@ import (
 const MaxInputLen = 250
 
 // DefaultCacheSize is the number of insights kept when Options.CacheSize is 0.
-// A full default cache holds about DefaultCacheSize × CacheEntryBytes, 18 MiB.
-const DefaultCacheSize = 16384
+// A full default cache holds about DefaultCacheSize × CacheEntryBytes, 9 MiB:
+// signup traffic is mostly distinct numbers, so the cache serves retries and
+// repeated abuse, and a larger one buys little but memory.
+const DefaultCacheSize = 8192
 
 // CacheEntryBytes bounds the heap one cached insight holds, its key, warnings
 // and diagnostics included (measured through a server's checks with distinct

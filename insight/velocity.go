@@ -73,7 +73,7 @@ const MaxTrackedNumbers = 64
 type VelocityConfig struct {
 	// Window is how far back counts go (default 10 minutes).
 	Window time.Duration
-	// MaxNumbers bounds how many numbers are remembered (default 20,000), and
+	// MaxNumbers bounds how many numbers are remembered (default 10,000), and
 	// as many ranges, addresses, networks and countries; the least recently
 	// seen are forgotten first. A number takes about VelocityEntryBytes, the
 	// others about VelocityGroupBytes.
@@ -98,7 +98,7 @@ const (
 // Defaults of VelocityConfig.
 const (
 	DefaultVelocityWindow     = 10 * time.Minute
-	DefaultVelocityMaxNumbers = 20000
+	DefaultVelocityMaxNumbers = 10000
 	DefaultRangeDigits        = 4
 	DefaultSeenThreshold      = 20
 	DefaultIPThreshold        = 5

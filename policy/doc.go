@@ -40,7 +40,7 @@
 //	  country_caps: [{region: NG, cap: uncertain}]
 //	velocity:                      # one file at most; defaults shown
 //	  window: 10m                  # sliding window of the counts
-//	  max_numbers: 20000           # numbers remembered (about 700 B each), and as many groups
+//	  max_numbers: 10000           # numbers remembered (about 700 B each), and as many groups
 //	  range_digits: 4              # a number's range: its E.164 less these last digits
 //	  recent_abuse: {seen: 20, distinct_ips: 5, distinct_networks: 5}
 //	lists:                         # name: file of numbers and prefixes (see Lists)
