@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/phonegate/phonegate/insight"
 	"github.com/phonegate/phonegate/policy"
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,7 +23,16 @@ type Metrics struct {
 	latency    prometheus.Histogram
 	numbers    *prometheus.CounterVec
 	errors     *prometheus.CounterVec
+	// grpc are the standard gRPC server metrics (grpc_server_started_total,
+	// grpc_server_handled_total, grpc_server_handling_seconds, ...), by
+	// service, method and code, as every gRPC service of a platform has them.
+	grpc *grpcprom.ServerMetrics
 }
+
+// grpcHandlingBuckets are the buckets of grpc_server_handling_seconds: from
+// half a millisecond to a second, with 125 ms (half of the 250 ms ext_authz
+// timeout of envoy.yaml, the latency alert's budget) and 250 ms as bounds.
+var grpcHandlingBuckets = []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.125, 0.25, 0.5, 1}
 
 func newMetrics(cache *insight.CacheStats) *Metrics {
 	m := &Metrics{
@@ -67,7 +77,8 @@ func newMetrics(cache *insight.CacheStats) *Metrics {
 		Name: "phonegate_insight_cache_misses_total",
 		Help: "Insights computed because the LRU cache did not hold them.",
 	}, func() float64 { return float64(cache.Misses.Load()) })
-	m.registry.MustRegister(m.reloads, m.policyInfo, m.checks, m.latency, m.numbers, m.errors, cacheHits, cacheMisses,
+	m.grpc = grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram(grpcprom.WithHistogramBuckets(grpcHandlingBuckets)))
+	m.registry.MustRegister(m.reloads, m.policyInfo, m.checks, m.latency, m.numbers, m.errors, cacheHits, cacheMisses, m.grpc,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
