@@ -11,6 +11,7 @@ import (
 	otelcodes "go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 )
 
@@ -147,10 +148,18 @@ func TestCheckSpanWithoutTraceparent(t *testing.T) {
 	}
 	rpc := spansNamed(t, exp, "envoy.service.auth.v3.Authorization/Check", 2)
 	check := spansNamed(t, exp, "phonegate.check", 2)
+	// otelgrpc's spans end after the reply, in any order: pair them by trace.
+	rpcByTrace := map[trace.TraceID]trace.SpanID{}
+	for _, s := range rpc {
+		rpcByTrace[s.SpanContext.TraceID()] = s.SpanContext.SpanID()
+	}
 	for i, s := range check {
-		if s.Parent.SpanID() != rpc[i].SpanContext.SpanID() || s.SpanContext.TraceID() != rpc[i].SpanContext.TraceID() {
-			t.Errorf("check span %d: parent %s, want the RPC span %s", i, s.Parent.SpanID(), rpc[i].SpanContext.SpanID())
+		if id, ok := rpcByTrace[s.SpanContext.TraceID()]; !ok || s.Parent.SpanID() != id || s.Parent.IsRemote() {
+			t.Errorf("check span %d: trace %s parent %s, want a child of its RPC span (RPC spans by trace: %v)", i, s.SpanContext.TraceID(), s.Parent.SpanID(), rpcByTrace)
 		}
+	}
+	if len(rpcByTrace) != 2 {
+		t.Errorf("the two calls share a trace: %v", rpcByTrace)
 	}
 	if got := attrs(check[0]); got[attrDecision] != "allow" || got[attrReason] != "no_rule" {
 		t.Errorf("allowed check attributes %v", got)
