@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -403,5 +404,26 @@ func TestChartLint(t *testing.T) {
 	}
 	if _, err := os.Stat(chartDir + "/values.schema.json"); err != nil {
 		t.Error(err)
+	}
+}
+
+// A policy of the user's own replaces the chart's, as values.yaml says.
+func TestChartPolicyFiles(t *testing.T) {
+	r := mustRender(t, `
+policy:
+  files:
+    policy.yaml: null
+    signup.yaml: |
+      version: 1
+      routes:
+        - name: signup
+          match: {path_prefix: /signup}
+          fields: [phone]
+          policy: high-trust
+`)
+	checkChart(t, r)
+	data := r.configMaps[0].Data
+	if len(data) != 1 || data["signup.yaml"] == "" {
+		t.Errorf("config map holds %v, want signup.yaml alone", slices.Collect(maps.Keys(data)))
 	}
 }
