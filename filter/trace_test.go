@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/phonegate/phonegate/policy"
 	"go.opentelemetry.io/otel/attribute"
 	otelcodes "go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -219,5 +220,31 @@ func TestTracingOffByDefault(t *testing.T) {
 	parent.End()
 	if spans := exp.GetSpans(); len(spans) != 1 || spans[0].Name != "request" {
 		t.Errorf("spans %v: want only the test's own", spans.Snapshots())
+	}
+}
+
+// BenchmarkCheckTraced is BenchmarkCheck with tracing on: the request carries
+// a sampled traceparent, and every check records a span into the SDK's batch
+// processor (its exporter discards), as a server exporting over OTLP does.
+func BenchmarkCheckTraced(b *testing.B) {
+	set, err := policy.Default()
+	if err != nil {
+		b.Fatal(err)
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()))
+	defer tp.Shutdown(context.Background())
+	srv := New(Options{TracerProvider: tp})
+	srv.SetPolicy(set)
+	srv.MarkWarm()
+	req := envoyCheck("POST", "/signup", "application/json", signupBody(), map[string]string{"traceparent": traceparent})
+	ctx := context.Background()
+	if _, err := srv.Check(ctx, req); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := srv.Check(ctx, req); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
