@@ -82,6 +82,7 @@ func (s *Server) check(ctx context.Context, view func() *policy.Request) (v verd
 			v, f = verdict{}, &fault{faultPanic, codes.Internal, errors.New("internal error")}
 		}
 		s.metrics.observe(&v, f, time.Since(start))
+		s.tracing.span(ctx, start, &v, f)
 	}()
 	if err := ctx.Err(); err != nil {
 		return v, &fault{faultCanceled, status.FromContextError(err).Code(), err}

@@ -44,6 +44,12 @@
 // with the same decisions as Check. Health is NOT_SERVING until a policy is
 // loaded and the engine is warm, and again while draining.
 //
+// With [Options.TracerProvider] set, every check is one span, a child of the
+// W3C traceparent in the checked request's headers, whose attributes name the
+// route, policy, decision, reason and rule and never a number (trace.go); gRPC
+// calls are traced by otelgrpc. The standard gRPC server metrics
+// (grpc_server_*) are served beside phonegate's own.
+//
 // One file per concern: request.go (CheckRequest -> request view), body.go
 // (content-encoding and size), tree.go (the tree a body is read into) with
 // json.go, form.go (forms and multipart) and graphql.go, walk.go (the values
@@ -51,7 +57,7 @@
 // (content types, free text), redact.go (nothing from a request in a
 // message), check.go (the check every transport shares),
 // response.go (decision -> CheckResponse), httpauthz.go (the HTTP mode),
-// metrics.go, server.go (lifecycle, policy swaps, health).
+// metrics.go, trace.go, server.go (lifecycle, policy swaps, health).
 //
 // This package is the only one that imports go-control-plane; it knows nothing
 // of YAML or of how numbers are scored.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/phonegate/phonegate/insight"
 	"github.com/phonegate/phonegate/policy"
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,11 +25,20 @@ type Metrics struct {
 	numbers    *prometheus.CounterVec
 	errors     *prometheus.CounterVec
 	ruleErrors *prometheus.CounterVec
+	// grpc are the standard gRPC server metrics (grpc_server_started_total,
+	// grpc_server_handled_total, grpc_server_handling_seconds, ...), by
+	// service, method and code, as every gRPC service of a platform has them.
+	grpc *grpcprom.ServerMetrics
 }
 
 // degradedCounter is a velocity store that may answer with local counts
 // because its shared store did not (insight.RedisVelocityStore).
 type degradedCounter interface{ Degraded() uint64 }
+
+// grpcHandlingBuckets are the buckets of grpc_server_handling_seconds: from
+// half a millisecond to a second, with 125 ms (half of the 250 ms ext_authz
+// timeout of envoy.yaml, the latency alert's budget) and 250 ms as bounds.
+var grpcHandlingBuckets = []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.125, 0.25, 0.5, 1}
 
 func newMetrics(cache *insight.CacheStats, velocity VelocityStore, logw *LogWriter) *Metrics {
 	m := &Metrics{
@@ -95,7 +105,8 @@ func newMetrics(cache *insight.CacheStats, velocity VelocityStore, logw *LogWrit
 		}
 		return 0
 	})
-	m.registry.MustRegister(logDropped, velocityDegraded, m.reloads, m.policyInfo, m.checks, m.latency, m.numbers, m.errors, m.ruleErrors, cacheHits, cacheMisses,
+	m.grpc = grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram(grpcprom.WithHistogramBuckets(grpcHandlingBuckets)))
+	m.registry.MustRegister(logDropped, velocityDegraded, m.reloads, m.policyInfo, m.checks, m.latency, m.numbers, m.errors, m.ruleErrors, cacheHits, cacheMisses, m.grpc,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -103,6 +114,13 @@ func newMetrics(cache *insight.CacheStats, velocity VelocityStore, logw *LogWrit
 func (m *Metrics) setPolicy(set *policy.Set) {
 	m.policyInfo.Reset()
 	m.policyInfo.WithLabelValues(set.Hash, set.Source).Set(1)
+	// Every rule's error counter starts at 0, so an alert on its rate sees
+	// the series before the first failure.
+	for _, p := range set.Policies {
+		for _, r := range p.Rules {
+			m.ruleErrors.WithLabelValues(p.Name, r.Name)
+		}
+	}
 }
 
 func (m *Metrics) handler() http.Handler {

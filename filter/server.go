@@ -15,6 +15,7 @@ import (
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"github.com/phonegate/phonegate/insight"
 	"github.com/phonegate/phonegate/policy"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -58,6 +59,10 @@ type Options struct {
 	// insight.VelocityStore. An *insight.RedisVelocityStore shares the counts
 	// across replicas.
 	Velocity VelocityStore
+	// TracerProvider, when set, traces every check (one span, child of the
+	// W3C traceparent in the checked request's headers) and every gRPC call
+	// (otelgrpc); nil turns tracing off.
+	TracerProvider trace.TracerProvider
 }
 
 // VelocityStore counts the sightings of numbers, ranges, addresses and
@@ -92,6 +97,7 @@ type Server struct {
 	cacheStats insight.CacheStats
 	// velocity outlives policies: a reload changes its settings, not its counts.
 	velocity VelocityStore
+	tracing  tracing
 }
 
 // snapshot is what one check reads: a policy set and the engine built with
@@ -125,6 +131,7 @@ func New(opts Options) *Server {
 	}
 	s := &Server{opts: opts, log: opts.Logger, health: health.NewServer(), velocity: opts.Velocity}
 	s.metrics = newMetrics(&s.cacheStats, opts.Velocity, opts.LogWriter)
+	s.tracing = newTracing(opts.TracerProvider)
 	s.updateHealth()
 	return s
 }
@@ -221,10 +228,18 @@ func (s *Server) updateHealth() {
 // Options.DrainTimeout) and Serve returns nil. It returns early with an error
 // if a listener fails.
 func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error {
-	gs := grpc.NewServer()
+	gopts := []grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(s.metrics.grpc.UnaryServerInterceptor()),
+		grpc.ChainStreamInterceptor(s.metrics.grpc.StreamServerInterceptor()),
+	}
+	if s.opts.TracerProvider != nil {
+		gopts = append(gopts, grpc.StatsHandler(grpcStatsHandler(s.opts.TracerProvider)))
+	}
+	gs := grpc.NewServer(gopts...)
 	authv3.RegisterAuthorizationServer(gs, s)
 	healthpb.RegisterHealthServer(gs, s.health)
 	reflection.Register(gs)
+	s.metrics.grpc.InitializeMetrics(gs) // every method's series at 0 before its first call
 	hs := &http.Server{Handler: s.HTTPHandler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 
 	errc := make(chan error, 2)

@@ -14,6 +14,7 @@ import (
 	"github.com/phonegate/phonegate/insight"
 	"github.com/phonegate/phonegate/policy"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 )
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
@@ -33,6 +34,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	debounce := fs.Duration("reload-debounce", policy.DefaultDebounce, "how long to wait after a policy change before reloading")
 	logFormat := fs.String("log-format", "json", "log format: json or text")
 	logLevel := fs.String("log-level", "info", "lowest level logged: debug, info (one line per decision), warn or error")
+	otlpEndpoint := fs.String("otlp-endpoint", "", "OpenTelemetry collector `URL` (OTLP/gRPC, e.g. http://otel-collector:4317) for a span per check (default: off, unless OTEL_EXPORTER_OTLP_ENDPOINT is set)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -75,6 +77,21 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitError(1)
+	}
+	tp, err := tracerProvider(ctx, *otlpEndpoint)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitError(1)
+	}
+	var tracer trace.TracerProvider // nil: tracing off (a nil *TracerProvider would not be)
+	if tp != nil {
+		tracer = tp
+		defer func() {
+			flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			tp.Shutdown(flushCtx) // send the spans still batched
+		}()
+		log.Info("tracing on: a span per check over OTLP/gRPC")
 	}
 	grpcLis, err := net.Listen("tcp", *grpcAddr)
 	if err != nil {
@@ -119,6 +136,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	srv := filter.New(filter.Options{
 		Velocity:        velocity,
+		TracerProvider:  tracer,
 		GeoIP:           geo,
 		CacheSize:       *cacheSize,
 		XFFTrustedHops:  *xffHops,
