@@ -2,11 +2,13 @@ package filter
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/pprof"
 	"net/netip"
-	"strconv"
 	"strings"
+
+	"github.com/phonegate/phonegate/insight"
 )
 
 // HTTPHandler serves the HTTP port: /healthz (the process is alive), /readyz
@@ -88,16 +90,27 @@ func (s *Server) serveInsight(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "missing_number", "message": "give the number as ?number=+447400123456 (and &region=GB for a national one)"})
 		return
 	}
+	if len(number) > insight.MaxInputLen {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "bad_number", "message": fmt.Sprintf("number is over %d characters: no phone number is", insight.MaxInputLen)})
+		return
+	}
+	// Only a region libphonenumber knows is a hint; anything else would make
+	// every national number invalid, and would be cached under its own key.
+	region := strings.ToUpper(strings.TrimSpace(q.Get("region")))
+	if region != "" && !insight.IsRegion(region) {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "bad_region", "message": "region must be an ISO 3166-1 alpha-2 region libphonenumber knows, such as GB or US"})
+		return
+	}
 	cur := s.current.Load()
 	if cur == nil {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "not_ready", "message": "no policy loaded yet"})
 		return
 	}
-	in := cur.engine.Lookup(number, q.Get("region"))
+	in := cur.engine.Lookup(number, region)
 	if ip := q.Get("ip"); ip != "" {
 		addr, err := netip.ParseAddr(ip)
 		if err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "bad_ip", "message": "ip " + strconv.Quote(ip) + " is not an IP address"})
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "bad_ip", "message": "ip is not an IP address"})
 			return
 		}
 		in = cur.engine.ForRequest(in, addr, nil) // a question, not a sighting: velocity untouched

@@ -232,6 +232,21 @@ func TestInsightEndpoint(t *testing.T) {
 	if resp, _ := http.Get(r.http + "/v1/insight?number=1&ip=nope"); resp.StatusCode != 400 {
 		t.Errorf("bad ip: %d, want 400", resp.StatusCode)
 	}
+	// A region that is none, or a huge number, is refused and never cached.
+	_, missesBefore := r.srv.current.Load().engine.CacheStats()
+	for _, q := range []string{"number=07400123456&region=UK", "number=1&region=" + strings.Repeat("x", 1<<20), "number=" + strings.Repeat("1", 300)} {
+		resp, err := http.Get(r.http + "/v1/insight?" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 400 {
+			t.Errorf("%.40s: %d, want 400", q, resp.StatusCode)
+		}
+	}
+	if _, misses := r.srv.current.Load().engine.CacheStats(); misses != missesBefore {
+		t.Errorf("refused questions reached the engine: %d misses, %d before", misses, missesBefore)
+	}
 }
 
 func TestCheckMetrics(t *testing.T) {

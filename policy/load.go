@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -39,10 +40,40 @@ func Default() (*Set, error) {
 	return set, err
 }
 
-// Load reads a policy file, or every *.yaml and *.yml file of a directory in
+// Load reads policy files, or every *.yaml and *.yml file of directories in
 // name order (hidden files and Kubernetes' ..data links are skipped, their
-// targets are read through the regular names), and compiles them into a Set.
-func Load(path string) (*Set, error) {
+// targets are read through the regular names), and compiles them together
+// into one Set, as serve would: names are defined once across them all.
+func Load(paths ...string) (*Set, error) {
+	if len(paths) == 0 {
+		return nil, errors.New("no policy file or directory named")
+	}
+	var files []string
+	for _, p := range paths {
+		fs, err := policyFiles(p)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, fs...)
+	}
+	srcs := make([]Source, 0, len(files))
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, &Error{File: f, Message: err.Error()}
+		}
+		srcs = append(srcs, Source{Name: f, Data: data})
+	}
+	set, err := Compile(srcs...)
+	if set != nil {
+		set.Source = strings.Join(paths, ", ")
+		set.Files = files
+	}
+	return set, err
+}
+
+// policyFiles lists the policy files path names: itself, or a directory's.
+func policyFiles(path string) ([]string, error) {
 	info, err := os.Stat(path)
 	if err != nil {
 		return nil, &Error{File: path, Message: err.Error()}
@@ -66,19 +97,7 @@ func Load(path string) (*Set, error) {
 			return nil, &Error{File: path, Message: "no *.yaml or *.yml policy files in this directory"}
 		}
 	}
-	srcs := make([]Source, 0, len(files))
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return nil, &Error{File: f, Message: err.Error()}
-		}
-		srcs = append(srcs, Source{Name: f, Data: data})
-	}
-	set, err := Compile(srcs...)
-	if set != nil {
-		set.Source = path
-	}
-	return set, err
+	return files, nil
 }
 
 // Compile parses and validates sources and compiles their rules. It returns

@@ -38,6 +38,8 @@ type Set struct {
 	Hash string
 	// Source names where the set came from ("embedded default" or paths).
 	Source string
+	// Files are the policy files read, in order; nil for the embedded default.
+	Files []string
 	// Data extends the engine's tables (the files' `data:` sections, in
 	// order); nil when no file has one.
 	Data *insight.Data

@@ -8,8 +8,9 @@ import (
 	"github.com/phonegate/phonegate/policy"
 )
 
-// lint checks each PATH (a file or a directory of policies) and prints every
-// problem as file:line:col: message. It exits 1 when any is found.
+// lint loads every PATH (a file or a directory of policies) as one set, as
+// serve would, and prints every problem as file:line:col: message, exiting 1
+// when any is found, or a one-line summary when there is none.
 func lint(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("lint", "lint PATH...", stderr)
 	paths, err := parseFlags(fs, args)
@@ -19,21 +20,17 @@ func lint(args []string, stdout, stderr io.Writer) error {
 	if len(paths) == 0 {
 		return errors.New("name at least one policy file or directory")
 	}
-	bad := false
-	for _, p := range paths {
-		if _, err := policy.Load(p); err != nil {
-			bad = true
-			if list := policy.Errors(err); list != nil {
-				for _, e := range list {
-					fmt.Fprintln(stdout, e)
-				}
-			} else {
-				fmt.Fprintf(stdout, "%s: %v\n", p, err)
+	set, err := policy.Load(paths...)
+	if err != nil {
+		if list := policy.Errors(err); list != nil {
+			for _, e := range list {
+				fmt.Fprintln(stdout, e)
 			}
+		} else {
+			fmt.Fprintln(stdout, err)
 		}
-	}
-	if bad {
 		return exitError(1)
 	}
+	fmt.Fprintf(stdout, "ok: %d files, %d routes, %d policies (presets included)\n", len(set.Files), len(set.Routes), len(set.Policies))
 	return nil
 }
