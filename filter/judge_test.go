@@ -12,6 +12,7 @@ import (
 
 	"github.com/phonegate/phonegate/policy"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // logSink keeps every line a server logs, for tests that read them.
@@ -320,5 +321,34 @@ func TestDecisionID(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestGRPCReceiveLimitFollowsTheBodyLimit: a CheckRequest past the body limit
+// and the room for headers is refused by gRPC (RESOURCE_EXHAUSTED, so
+// Envoy's failure_mode_allow decides) and counted; one just within is judged.
+func TestGRPCReceiveLimitFollowsTheBodyLimit(t *testing.T) {
+	srv := New(Options{MaxBodyBytes: 4096})
+	def, _ := policy.Default()
+	srv.SetPolicy(def)
+	srv.MarkWarm()
+	r := serveOn(t, srv)
+	ok := envoyCheck("POST", "/signup", "application/json", `{"phone":"+447400123456","bio":"`+strings.Repeat("a", 4000)+`"}`, nil)
+	if _, err := r.auth.Check(context.Background(), ok); err != nil {
+		t.Fatalf("a body within the limit: %v", err)
+	}
+	big := envoyCheck("POST", "/signup", "application/json", `{"bio":"`+strings.Repeat("a", 4096+grpcHeaderRoom)+`"}`, nil)
+	_, err := r.auth.Check(context.Background(), big)
+	if status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("an oversize CheckRequest: %v, want RESOURCE_EXHAUSTED", err)
+	}
+	resp, err := http.Get(r.http + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := `phonegate_check_errors_total{kind="too_large"} 1`; !strings.Contains(string(b), want) {
+		t.Errorf("/metrics lacks %s", want)
 	}
 }

@@ -58,7 +58,7 @@ func newMetrics(cache *insight.CacheStats, velocity VelocityStore, logw *LogWrit
 		}, []string{"route"}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "phonegate_check_errors_total",
-			Help: "Checks that failed with a fault of phonegate's (a gRPC error: Envoy's failure_mode_allow decides), by kind: no_policy, unknown_route, rule, canceled, panic.",
+			Help: "Checks that failed with a fault of phonegate's (a gRPC error: Envoy's failure_mode_allow decides), by kind: no_policy, unknown_route, rule, canceled, panic, too_large (a CheckRequest over the gRPC receive limit, --max-body-bytes plus 256 KiB, refused by gRPC).",
 		}, []string{"kind"}),
 		ruleErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "phonegate_rule_errors_total",
@@ -76,7 +76,7 @@ func newMetrics(cache *insight.CacheStats, velocity VelocityStore, logw *LogWrit
 	for _, result := range []string{"success", "failure"} {
 		m.reloads.WithLabelValues(result) // exported at 0 before the first reload
 	}
-	for _, kind := range []string{faultNoPolicy, faultUnknownRoute, faultRule, faultCanceled, faultPanic} {
+	for _, kind := range []string{faultNoPolicy, faultUnknownRoute, faultRule, faultCanceled, faultPanic, faultTooLarge} {
 		m.errors.WithLabelValues(kind)
 	}
 	cacheHits := prometheus.NewCounterFunc(prometheus.CounterOpts{

@@ -229,6 +229,10 @@ func (s *Server) updateHealth() {
 // if a listener fails.
 func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error {
 	gopts := []grpc.ServerOption{
+		// A CheckRequest is read whole: no larger than a body phonegate
+		// would read, and its headers.
+		grpc.MaxRecvMsgSize(s.opts.MaxBodyBytes + grpcHeaderRoom),
+		grpc.StatsHandler(oversizeCounter{s.metrics}),
 		grpc.ChainUnaryInterceptor(s.metrics.grpc.UnaryServerInterceptor()),
 		grpc.ChainStreamInterceptor(s.metrics.grpc.StreamServerInterceptor()),
 	}

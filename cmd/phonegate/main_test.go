@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -388,16 +389,34 @@ func TestLookupIP(t *testing.T) {
 	}
 }
 
+// TestServeFlagErrors: a flag that cannot work is refused, by name, before
+// anything listens (the gRPC address given is taken: a server that tried to
+// listen would fail on it instead).
 func TestServeFlagErrors(t *testing.T) {
-	for _, args := range [][]string{
-		{"serve", "--log-level", "loud"},
-		{"serve", "--log-format", "xml"},
-		{"serve", "--xff-trusted-hops", "-1"},
-		{"serve", "extra"},
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--log-level", "loud"}, "--log-level"},
+		{[]string{"--log-format", "xml"}, "--log-format"},
+		{[]string{"--xff-trusted-hops", "-1"}, "--xff-trusted-hops -1"},
+		{[]string{"--http-authz-prefix", "/metrics"}, "--http-authz-prefix"},
+		{[]string{"--http-authz-prefix", "authz"}, "--http-authz-prefix"},
+		{[]string{"--max-body-bytes", "-1"}, "--max-body-bytes -1"},
+		{[]string{"--drain-timeout", "-5s"}, "--drain-timeout"},
+		{[]string{"--reload-debounce", "0s"}, "--reload-debounce"},
+		{[]string{"--http-addr", "nowhere"}, "--http-addr"},
+		{[]string{"extra"}, "unexpected argument"},
 	} {
 		var stdout, stderr bytes.Buffer
-		if code := run(context.Background(), args, nil, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "phonegate serve: ") {
-			t.Errorf("%v: exit %d, stderr %q", args, code, stderr.String())
+		args := append([]string{"serve", "--grpc-addr", taken.Addr().String()}, tt.args...)
+		if code := run(context.Background(), args, nil, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "phonegate serve: "+tt.want) {
+			t.Errorf("%v: exit %d, stderr %q, want %q", tt.args, code, stderr.String(), tt.want)
 		}
 	}
 }

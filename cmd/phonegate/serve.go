@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -42,8 +43,29 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if len(rest) > 0 {
 		return fmt.Errorf("unexpected argument %q (serve takes only flags)", rest[0])
 	}
-	if *xffHops < 0 {
-		return fmt.Errorf("--xff-trusted-hops %d: want 0 or more", *xffHops)
+	// Every flag is checked before anything is loaded or listens.
+	opts := filter.Options{
+		CacheSize:       *cacheSize,
+		XFFTrustedHops:  *xffHops,
+		DrainTimeout:    *drain,
+		MaxBodyBytes:    *maxBody,
+		HTTPAuthzPrefix: *authzPrefix,
+		Pprof:           *pprofOn,
+		HashKey:         hashKey(),
+	}
+	if err := opts.Validate(); err != nil {
+		return fmt.Errorf("--%w", err)
+	}
+	for flagName, addr := range map[string]string{"grpc-addr": *grpcAddr, "http-addr": *httpAddr} {
+		if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
+			return fmt.Errorf("--%s %q: want host:port, such as 127.0.0.1:9001", flagName, addr)
+		}
+	}
+	if *grpcAddr == *httpAddr && !strings.HasSuffix(*grpcAddr, ":0") {
+		return fmt.Errorf("--grpc-addr and --http-addr are both %q: they need a port each", *grpcAddr)
+	}
+	if *debounce <= 0 {
+		return fmt.Errorf("--reload-debounce %s: want a positive duration such as 250ms", *debounce)
 	}
 	var handler slog.Handler
 	var level slog.Level
@@ -134,20 +156,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		redis.SetLogger(redisLogger{log, new(atomic.Int64)})
 		log.Info("velocity shared through redis", "timeout", redisTimeout.String())
 	}
-	srv := filter.New(filter.Options{
-		Velocity:        velocity,
-		TracerProvider:  tracer,
-		GeoIP:           geo,
-		CacheSize:       *cacheSize,
-		XFFTrustedHops:  *xffHops,
-		Logger:          log,
-		DrainTimeout:    *drain,
-		MaxBodyBytes:    *maxBody,
-		HTTPAuthzPrefix: *authzPrefix,
-		Pprof:           *pprofOn,
-		HashKey:         hashKey(),
-		LogWriter:       logw,
-	})
+	opts.Velocity, opts.TracerProvider, opts.GeoIP, opts.Logger, opts.LogWriter = velocity, tracer, geo, log, logw
+	srv := filter.New(opts)
 	srv.SetPolicy(set)
 	log.Info("policy loaded", "source", set.Source, "hash", set.Hash, "routes", len(set.Routes))
 	go func() {
