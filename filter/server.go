@@ -241,7 +241,8 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	}
 	gs := grpc.NewServer(gopts...)
 	authv3.RegisterAuthorizationServer(gs, s)
-	healthpb.RegisterHealthServer(gs, s.health)
+	draining := make(chan struct{})
+	healthpb.RegisterHealthServer(gs, drainingHealth{s.health, draining})
 	reflection.Register(gs)
 	s.metrics.grpc.InitializeMetrics(gs) // every method's series at 0 before its first call
 	hs := &http.Server{Handler: s.HTTPHandler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
@@ -264,6 +265,7 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	}
 	s.log.Info("draining")
 	s.health.Shutdown() // NOT_SERVING for every service, and it stays so
+	close(draining)     // Watch streams end once they have said so
 	drained := make(chan struct{})
 	go func() { gs.GracefulStop(); close(drained) }()
 	timer := time.NewTimer(s.opts.DrainTimeout)

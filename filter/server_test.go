@@ -372,7 +372,9 @@ func TestCheckUnknownRouteIsAFault(t *testing.T) {
 }
 
 func TestHealthFollowsPolicyWarmthAndDrain(t *testing.T) {
-	srv := New(Options{})
+	// A drain timeout far past the test's: an open Watch stream must not
+	// hold shutdown until it.
+	srv := New(Options{DrainTimeout: time.Hour})
 	r := serveOn(t, srv)
 	ctx := context.Background()
 	check := func(want healthpb.HealthCheckResponse_ServingStatus, service string) {
@@ -405,13 +407,27 @@ func TestHealthFollowsPolicyWarmthAndDrain(t *testing.T) {
 	if first, err := watch.Recv(); err != nil || first.GetStatus() != healthpb.HealthCheckResponse_SERVING {
 		t.Fatalf("first watch status %v, %v", first.GetStatus(), err)
 	}
-	go r.stop()
+	stopped := make(chan error, 1)
+	go func() { stopped <- r.stop() }()
 	next, err := watch.Recv()
 	if err != nil {
 		t.Fatalf("watch ended without NOT_SERVING: %v", err)
 	}
 	if next.GetStatus() != healthpb.HealthCheckResponse_NOT_SERVING {
 		t.Errorf("status while draining %v, want NOT_SERVING", next.GetStatus())
+	}
+	// Then the server ends the stream, and shutdown finishes with it open on
+	// the client's side.
+	if _, err := watch.Recv(); err == nil {
+		t.Error("the watch stream went on after NOT_SERVING")
+	}
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Errorf("Serve returned %v", err)
+		}
+	case <-wctx.Done():
+		t.Fatal("shutdown waited on the open health Watch stream (hang guard)")
 	}
 }
 
