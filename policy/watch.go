@@ -27,35 +27,58 @@ type Watcher struct {
 // reads it), and those of the list files it names. Changes made after it
 // returns are seen by Run.
 //
-// The directory is watched, not the file: a Kubernetes ConfigMap mounted as a
+// Directories are watched, not files: a Kubernetes ConfigMap mounted as a
 // directory updates by swapping its ..data symlink, which changes no watched
 // file but shows as an event in the directory. (A subPath mount never updates
-// at all; mount the whole ConfigMap.)
+// at all; mount the whole ConfigMap.) The directory holding path is watched
+// too, so that path deleted and created again, or path a symlink swapped
+// with `ln -sfn`, is seen; and what path resolves to is watched again at
+// every reload, since a swapped symlink or a recreated directory is a new
+// directory to the kernel.
 func NewWatcher(path string, debounce time.Duration) (*Watcher, error) {
 	if debounce <= 0 {
 		debounce = DefaultDebounce
 	}
-	dir := path
-	if info, err := os.Stat(path); err != nil {
+	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("watching %s: %w", path, err)
-	} else if !info.IsDir() {
-		dir = filepath.Dir(path)
 	}
 	fs, err := fsnotify.NewWatcher()
 	if err != nil {
 		return nil, fmt.Errorf("watching %s: %w", path, err)
 	}
-	if err := fs.Add(dir); err != nil {
+	w := &Watcher{path: path, debounce: debounce, fs: fs, dirs: map[string]bool{}}
+	if err := w.watchPath(); err != nil {
 		fs.Close()
-		return nil, fmt.Errorf("watching %s: %w", dir, err)
+		return nil, err
 	}
-	w := &Watcher{path: path, debounce: debounce, fs: fs, dirs: map[string]bool{dir: true}}
 	// The lists' directories are known once the policy is read; a policy
 	// that does not load yet is followed at its first good reload.
 	if set, err := Load(path); err == nil {
 		w.follow(set)
 	}
 	return w, nil
+}
+
+// watchPath watches the directory holding path, and path itself (resolved
+// through symlinks) when it is a directory, else the directory of the file
+// it resolves to. Adding a directory already watched changes nothing; one
+// deleted and created again is watched anew.
+func (w *Watcher) watchPath() error {
+	clean := filepath.Clean(w.path)
+	dirs := []string{filepath.Dir(clean)}
+	if real, err := filepath.EvalSymlinks(clean); err == nil {
+		if info, err := os.Stat(real); err == nil && info.IsDir() {
+			dirs = append(dirs, real)
+		} else {
+			dirs = append(dirs, filepath.Dir(real))
+		}
+	}
+	for i, d := range dirs {
+		if err := w.fs.Add(d); err != nil && i == 0 {
+			return fmt.Errorf("watching %s: %w", d, err)
+		}
+	}
+	return nil
 }
 
 // follow watches the directories of set's list files too, so that a list
@@ -98,6 +121,7 @@ func (w *Watcher) Run(ctx context.Context, lastHash string, apply func(*Set, err
 			// The kernel dropped events (queue overflow): reload to be sure.
 			timer.Reset(w.debounce)
 		case <-timer.C:
+			w.watchPath() // what path names may be a new directory now
 			set, err := Load(w.path)
 			switch {
 			case err != nil:

@@ -139,3 +139,89 @@ func symlink(t *testing.T, target, link string) {
 		t.Fatal(err)
 	}
 }
+
+// TestWatchDirectoryDeletedAndRecreated: the policy directory removed (a
+// failed reload, the last good policy kept by the caller) and created again
+// with new files is followed.
+func TestWatchDirectoryDeletedAndRecreated(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "policies")
+	os.Mkdir(dir, 0o755)
+	write(t, filepath.Join(dir, "p.yaml"), goodPolicyA)
+	first, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := reloads(t, dir, first.Hash)
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if r := next(t, ch); r.err == nil {
+		t.Fatalf("directory gone: applied %v, want an error", r.set.Routes[0].Name)
+	}
+	os.Mkdir(dir, 0o755)
+	write(t, filepath.Join(dir, "p.yaml"), goodPolicyB)
+	for {
+		r := next(t, ch)
+		if r.err != nil {
+			continue // a reload may run between the mkdir and the write
+		}
+		if r.set.Routes[0].Name != "b" {
+			t.Fatalf("recreated directory: route %q, want b", r.set.Routes[0].Name)
+		}
+		break
+	}
+	// And the new directory is itself watched.
+	write(t, filepath.Join(dir, "p.yaml"), goodPolicyA)
+	if r := next(t, ch); r.err != nil || r.set.Routes[0].Name != "a" {
+		t.Fatalf("edit in the recreated directory: %+v", r)
+	}
+}
+
+// TestWatchSymlinkSwapped: --policy names a symlink (to a directory, then to
+// a file) that is swapped atomically, as `ln -sfn` does.
+func TestWatchSymlinkSwapped(t *testing.T) {
+	for _, kind := range []string{"directory", "file"} {
+		t.Run(kind, func(t *testing.T) {
+			root := t.TempDir()
+			target := func(name, content string) string {
+				d := filepath.Join(root, name)
+				os.Mkdir(d, 0o755)
+				write(t, filepath.Join(d, "p.yaml"), content)
+				if kind == "file" {
+					return filepath.Join(d, "p.yaml")
+				}
+				return d
+			}
+			v1, v2 := target("v1", goodPolicyA), target("v2", goodPolicyB)
+			link := filepath.Join(root, "current")
+			if err := os.Symlink(v1, link); err != nil {
+				t.Fatal(err)
+			}
+			first, err := Load(link)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ch := reloads(t, link, first.Hash)
+			// ln -sfn: a new link, renamed over the old one.
+			tmp := filepath.Join(root, ".current.tmp")
+			if err := os.Symlink(v2, tmp); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Rename(tmp, link); err != nil {
+				t.Fatal(err)
+			}
+			if r := next(t, ch); r.err != nil || r.set.Routes[0].Name != "b" {
+				t.Fatalf("after the swap: %+v, want route b", r)
+			}
+			// The new target is watched: an edit in it reloads.
+			edited := v2
+			if kind == "directory" {
+				edited = filepath.Join(v2, "p.yaml")
+			}
+			write(t, edited, goodPolicyA)
+			if r := next(t, ch); r.err != nil || r.set.Routes[0].Name != "a" {
+				t.Fatalf("edit in the new target: %+v, want route a", r)
+			}
+		})
+	}
+}
