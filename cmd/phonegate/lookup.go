@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,7 +15,7 @@ import (
 	"github.com/phonegate/phonegate/insight"
 )
 
-func lookup(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+func lookup(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("lookup", "lookup [--region XX] [--ip ADDR] [--format json|text] [NUMBER...]", stderr)
 	region := fs.String("region", "", "ISO 3166-1 alpha-2 `region` for numbers written without a country code")
 	format := fs.String("format", "json", "output format: json (one object a line) or text (a table for a person)")
@@ -69,18 +70,115 @@ func lookup(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	// No arguments: clean a list. One number a line from stdin, one insight a
 	// line out, in order and one for one (a blank line gets an invalid
-	// insight), so the output lines up with the input.
+	// insight, a line over maxLookupLine an error object), so the output
+	// lines up with the input. SIGINT stops it between two lines: what was
+	// written is flushed and it exits 130.
 	progress := newProgress(stderr)
 	defer progress.done()
-	sc := bufio.NewScanner(stdin)
-	sc.Buffer(make([]byte, 64<<10), 1<<20) // a line over 1 MiB is an error, not a number
-	for sc.Scan() {
-		if err := print(look(sc.Text())); err != nil {
+	lines := make(chan inputLine)
+	go readLines(ctx, stdin, lines)
+	for n := 1; ; n++ {
+		var in inputLine
+		var ok bool
+		select {
+		case in, ok = <-lines:
+		default:
+			// Nothing more to read yet: show what is done (a person typing
+			// numbers sees each answer) before waiting.
+			w.Flush()
+			select {
+			case <-ctx.Done():
+				fmt.Fprintf(stderr, "phonegate lookup: interrupted after %d lines\n", n-1)
+				return exitError(130)
+			case in, ok = <-lines:
+			}
+		}
+		if ctx.Err() != nil {
+			w.Flush()
+			fmt.Fprintf(stderr, "phonegate lookup: interrupted after %d lines\n", n-1)
+			return exitError(130)
+		}
+		if !ok {
+			return nil
+		}
+		if in.err != nil {
+			return in.err
+		}
+		if in.tooLong {
+			b, _ := json.Marshal(lineError{Error: "line_too_long", Line: n, Limit: maxLookupLine,
+				Message: fmt.Sprintf("line %d is over %d bytes: not a phone number", n, maxLookupLine)})
+			w.Write(b)
+			w.WriteByte('\n')
+		} else if err := print(look(in.text)); err != nil {
 			return err
 		}
 		progress.add()
 	}
-	return sc.Err()
+}
+
+// maxLookupLine bounds one line of a list; a longer one (no phone number is)
+// is answered with a lineError in its place.
+const maxLookupLine = 64 << 10
+
+// lineError stands in the output for an input line that cannot be looked
+// up, so that the output stays one line per input line.
+type lineError struct {
+	Error   string `json:"error"`
+	Line    int    `json:"line"`
+	Limit   int    `json:"limit"`
+	Message string `json:"message"`
+}
+
+type inputLine struct {
+	text    string
+	tooLong bool
+	err     error
+}
+
+// readLines sends the lines of r, without their line ends, and closes out at
+// the end of r; a line over maxLookupLine is read to its end and sent as
+// tooLong. It stops when ctx is done.
+func readLines(ctx context.Context, r io.Reader, out chan<- inputLine) {
+	defer close(out)
+	br := bufio.NewReaderSize(r, 64<<10)
+	for {
+		var line []byte
+		long := false
+		var err error
+		for {
+			var part []byte
+			part, err = br.ReadSlice('\n')
+			if !long {
+				if len(line)+len(part) > maxLookupLine+2 { // +2: the line end
+					long, line = true, nil
+				} else {
+					line = append(line, part...)
+				}
+			}
+			if err != bufio.ErrBufferFull {
+				break
+			}
+		}
+		if err != nil && err != io.EOF {
+			select {
+			case out <- inputLine{err: err}:
+			case <-ctx.Done():
+			}
+			return
+		}
+		if err == io.EOF && len(line) == 0 && !long {
+			return
+		}
+		text := strings.TrimRight(string(line), "\r\n")
+		select {
+		case out <- inputLine{text: text, tooLong: long || len(text) > maxLookupLine}:
+		case <-ctx.Done():
+			return
+		}
+		if err == io.EOF {
+			return
+		}
+	}
 }
 
 // progress shows how many numbers a long list has got through, on stderr,

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -445,5 +446,73 @@ func TestReadmeListsEveryServeFlag(t *testing.T) {
 	}
 	for f := range documented {
 		t.Errorf("the README documents --%s, which serve does not have", f)
+	}
+}
+
+// TestLookupLongLineKeepsOneLinePerLine: a line over the limit gets an error
+// object in its place, and the lines after it are looked up as usual; the
+// last line may lack its newline.
+func TestLookupLongLineKeepsOneLinePerLine(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	stdin := strings.NewReader("+447400123456\n" + strings.Repeat("9", 200000) + "\r\n+33612345678")
+	if code := run(context.Background(), []string{"lookup"}, stdin, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d output lines for 3 input lines:\n%.300s", len(lines), stdout.String())
+	}
+	var first, third struct{ Input string }
+	var second lineError
+	json.Unmarshal([]byte(lines[0]), &first)
+	json.Unmarshal([]byte(lines[1]), &second)
+	json.Unmarshal([]byte(lines[2]), &third)
+	if first.Input != "+447400123456" || second.Error != "line_too_long" || second.Line != 2 || third.Input != "+33612345678" {
+		t.Errorf("got %q / %+v / %q", first.Input, second, third.Input)
+	}
+}
+
+// TestLookupStopsOnSIGINT: the real binary, reading a list from a pipe that
+// stays open, stops on SIGINT, with what it wrote flushed, and exits 130.
+func TestLookupStopsOnSIGINT(t *testing.T) {
+	cmd := exec.Command(binary, "lookup")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	guard := time.AfterFunc(30*time.Second, func() { cmd.Process.Kill() }) // a hang guard
+	defer guard.Stop()
+	io.WriteString(stdin, "+447400123456\n")
+	// lookup answers a line as soon as it has no other to read: wait for it.
+	first, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout.WriteString(first)
+	cmd.Process.Signal(os.Interrupt)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err = <-done:
+	case <-time.After(30 * time.Second): // a hang guard, not a timing assertion
+		cmd.Process.Kill()
+		t.Fatal("lookup did not stop on SIGINT")
+	}
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 130 {
+		t.Errorf("exit %v, want 130; stderr %q", err, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), `"input":"+447400123456"`) || !strings.Contains(stderr.String(), "interrupted") {
+		t.Errorf("stdout %q, stderr %q: want the lines read so far flushed", stdout.String(), stderr.String())
 	}
 }

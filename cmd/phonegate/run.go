@@ -32,7 +32,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "serve":
 		err = serve(ctx, args[1:], stderr)
 	case "lookup":
-		err = lookup(args[1:], stdin, stdout, stderr)
+		err = lookup(ctx, args[1:], stdin, stdout, stderr)
 	case "lint":
 		err = lint(args[1:], stdout, stderr)
 	case "version":
