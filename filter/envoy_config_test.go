@@ -2,11 +2,13 @@ package filter
 
 import (
 	"os"
+	"strings"
 	"testing"
 
 	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/access_loggers/stream/v3"
 	extauthzv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_authz/v3"
+	headermutationv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/header_mutation/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
@@ -177,5 +179,49 @@ func TestDeployEnvoyIsTheLocalOne(t *testing.T) {
 	}
 	if string(local) != string(pod) {
 		t.Error("deploy/base/envoy.yaml differs from envoy.yaml: cp envoy.yaml deploy/base/envoy.yaml")
+	}
+}
+
+// TestEnvoyYAMLStripExample: the commented header_mutation filter envoy.yaml
+// shows (for failure_mode_allow: true) is a valid Envoy HTTP filter that
+// removes every x-phone-* header.
+func TestEnvoyYAMLStripExample(t *testing.T) {
+	raw, err := os.ReadFile("../envoy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, ok := strings.Cut(string(raw), "# BEGIN strip-x-phone\n")
+	block, _, ok2 := strings.Cut(block, "# END strip-x-phone")
+	if !ok || !ok2 {
+		t.Fatal("envoy.yaml lost its strip-x-phone example")
+	}
+	var lines []string
+	for _, l := range strings.Split(block, "\n") {
+		if _, code, found := strings.Cut(l, "# "); found {
+			lines = append(lines, code)
+		}
+	}
+	js, err := yaml.YAMLToJSON([]byte(strings.Join(lines, "\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	js = []byte(strings.TrimSuffix(strings.TrimPrefix(string(js), "["), "]"))
+	var f hcmv3.HttpFilter
+	if err := (protojson.UnmarshalOptions{}).Unmarshal(js, &f); err != nil {
+		t.Fatalf("the example is not an HttpFilter: %v", err)
+	}
+	if err := f.ValidateAll(); err != nil {
+		t.Fatal(err)
+	}
+	var hm headermutationv3.HeaderMutation
+	if err := f.GetTypedConfig().UnmarshalTo(&hm); err != nil {
+		t.Fatal(err)
+	}
+	if err := hm.ValidateAll(); err != nil {
+		t.Fatal(err)
+	}
+	m := hm.GetMutations().GetRequestMutations()
+	if len(m) != 1 || m[0].GetRemoveOnMatch().GetKeyMatcher().GetPrefix() != HeaderPrefix {
+		t.Errorf("mutations %v: want x-phone-* removed", m)
 	}
 }
