@@ -266,20 +266,24 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	s.log.Info("draining")
 	s.health.Shutdown() // NOT_SERVING for every service, and it stays so
 	close(draining)     // Watch streams end once they have said so
+	// One deadline for the whole drain, gRPC and HTTP together.
+	drainCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.DrainTimeout)
+	defer cancel()
 	drained := make(chan struct{})
 	go func() { gs.GracefulStop(); close(drained) }()
-	timer := time.NewTimer(s.opts.DrainTimeout)
-	defer timer.Stop()
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- hs.Shutdown(drainCtx) }()
 	select {
 	case <-drained:
-	case <-timer.C:
+	case <-drainCtx.Done():
 		s.log.Warn("drain timeout: cancelling checks still in flight", "timeout", s.opts.DrainTimeout)
 		gs.Stop()
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.DrainTimeout)
-	defer cancel()
-	if err := hs.Shutdown(shutdownCtx); err != nil && serveErr == nil {
-		serveErr = err
+	if err := <-httpDone; err != nil {
+		hs.Close() // past the deadline: drop what is left
+		if serveErr == nil && !errors.Is(err, context.DeadlineExceeded) {
+			serveErr = err
+		}
 	}
 	return serveErr
 }
