@@ -11,7 +11,7 @@ require (
 	github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus v1.1.1
 	github.com/hashicorp/golang-lru/v2 v2.0.7
 	github.com/maxmind/mmdbwriter v1.2.0
-	github.com/nyaruka/phonenumbers/v2 v2.0.8
+	github.com/nyaruka/phonenumbers/v2 v2.0.12
 	github.com/oschwald/maxminddb-golang/v2 v2.9.0
 	github.com/phuslu/iploc v1.0.20260915
 	github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring v0.95.1

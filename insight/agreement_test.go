@@ -33,9 +33,10 @@ type agreementRow struct {
 // Google, keyed by input+"|"+region, each with the reason. Keep it small: the
 // test fails when an entry is not in the fixture or no longer differs.
 var knownDifferences = map[string]string{
-	// Metadata version: the fixture comes from google-libphonenumber 3.2.46,
-	// which bundles libphonenumber 9.0.35; our engine has 9.0.37.
-	"44 61 23 45|NO": "9.0.36 took 44xxxxxx out of Norway's mobile ranges; 9.0.35 still has it as mobile",
+	// Metadata version: the fixture comes from google-libphonenumber 3.2.47
+	// (2026-09-29, the newest on npm), whose metadata predates
+	// libphonenumber 9.0.38; our engine has 9.0.38 (nyaruka v2.0.12).
+	"093 12345|ZW": "9.0.38 added Zimbabwe's 7-digit fixed-line ranges 9[2-9]xxxxx (and 4xxxxxx); google-libphonenumber 3.2.47 does not have them yet",
 }
 
 // TestAgreesWithGoogleLibphonenumber replays Google's verdicts through the
