@@ -88,8 +88,9 @@ func (in *Insight) runPipeline(t *tables) {
 		d.CarrierProfile.Matched = p.Name
 		d.CarrierProfile.Label = p.Label
 		label, d.CarrierProfile.Applied = lowerTo(label, p.Label)
+		in.IsVirtual = in.IsVirtual || p.Virtual || p.Disposable
 		if p.Disposable {
-			in.IsDisposable, in.IsVirtual = true, true
+			in.IsDisposable = true
 			in.Diagnostics.Disposable = DisposableDiagnostics{
 				IsDisposable: true, MatchedCarrier: in.Carrier.Name,
 				Reason: fmt.Sprintf("the range's carrier %q is a provider of disposable numbers (%s)", in.Carrier.Name, p.Source),
@@ -104,13 +105,24 @@ func (in *Insight) runPipeline(t *tables) {
 	}
 
 	// 4. Disposable prefix: the operator's and embedded prefixes, then the
-	// embedded list of whole numbers seen on receive-SMS websites (a whole
-	// number is its own longest prefix).
+	// embedded list of numbers seen on receive-SMS websites (a whole number
+	// is its own longest prefix) and the ranges where they cluster. A
+	// sighting older than max_age only caps the label at uncertain.
 	if in.E164 != "" {
 		p, ok := longestPrefix(t.disposable, in.E164)
 		if !ok {
-			if listed, found := receiveSMSNumbers().lookup(in.E164); found {
-				p, ok = PrefixEntry{Prefix: in.E164, Source: receiveSMSSource + ", first listed " + listed}, true
+			if m, found := receiveSMS().lookup(in.E164); found && !t.isExempt(in.E164) {
+				switch {
+				case receiveSMS().fresh(m.day, t.maxAge):
+					p, ok = PrefixEntry{Prefix: m.prefix, Source: receiveSMSSource + ", last seen " + m.lastSeen()}, true
+					if m.evidence != "" {
+						p.Source += "; " + m.evidence
+					}
+				default:
+					h := &d.ReceiveSMSHistory
+					h.Matched, h.LastSeen = m.prefix, m.lastSeen()
+					label, h.Applied = lowerTo(label, Uncertain)
+				}
 			}
 		}
 		if ok {

@@ -3,11 +3,13 @@ package insight
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"embed"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
 //go:embed data/*.txt
@@ -21,6 +23,14 @@ type Data struct {
 	DisposablePrefixes []PrefixEntry
 	CountryCaps        []CountryCap
 	Fictitious         []PrefixEntry
+
+	// ReceiveSMSMaxAge is how long a receive-SMS sighting keeps a number
+	// disposable, counted back from the list's newest date; 0 means
+	// [DefaultReceiveSMSMaxAge].
+	ReceiveSMSMaxAge time.Duration
+	// ReceiveSMSExempt are numbers or prefixes the receive-SMS list never
+	// marks (a team's own test numbers, a range known to be reassigned).
+	ReceiveSMSExempt []PrefixEntry
 }
 
 // CarrierProfile labels the numbers of a carrier. Name matches any carrier
@@ -30,7 +40,10 @@ type CarrierProfile struct {
 	Label Confidence
 	// Disposable marks the carrier's numbers disposable (and virtual).
 	Disposable bool
-	Source     string
+	// Virtual marks the carrier's numbers virtual (a number rented by the
+	// minute, not a subscriber's line), which adds its risk weight.
+	Virtual bool
+	Source  string
 }
 
 // PrefixEntry is an E.164 prefix ("+447700900") and where it comes from.
@@ -69,7 +82,7 @@ func parseEmbedded() (*Data, error) {
 		default:
 			return fmt.Errorf("kind %q: want disposable or virtual", f[2])
 		}
-		d.Carriers = append(d.Carriers, CarrierProfile{Name: f[0], Label: label, Disposable: f[2] == "disposable", Source: f[3]})
+		d.Carriers = append(d.Carriers, CarrierProfile{Name: f[0], Label: label, Disposable: f[2] == "disposable", Virtual: true, Source: f[3]})
 		return nil
 	})
 	if err == nil {
@@ -130,11 +143,17 @@ func (d *Data) With(extra *Data) *Data {
 	if extra == nil {
 		return d
 	}
+	maxAge := d.ReceiveSMSMaxAge
+	if extra.ReceiveSMSMaxAge != 0 {
+		maxAge = extra.ReceiveSMSMaxAge
+	}
 	return &Data{
 		Carriers:           slices.Concat(extra.Carriers, d.Carriers),
 		DisposablePrefixes: slices.Concat(extra.DisposablePrefixes, d.DisposablePrefixes),
 		CountryCaps:        slices.Concat(extra.CountryCaps, d.CountryCaps),
 		Fictitious:         slices.Concat(extra.Fictitious, d.Fictitious),
+		ReceiveSMSMaxAge:   maxAge,
+		ReceiveSMSExempt:   slices.Concat(extra.ReceiveSMSExempt, d.ReceiveSMSExempt),
 	}
 }
 
@@ -161,6 +180,8 @@ type tables struct {
 	disposable map[string]PrefixEntry
 	fictitious map[string]PrefixEntry
 	caps       map[string]CountryCap
+	maxAge     time.Duration // of a receive-SMS sighting
+	exempt     map[string]PrefixEntry
 }
 
 func compileData(d *Data) *tables {
@@ -168,6 +189,11 @@ func compileData(d *Data) *tables {
 		disposable: make(map[string]PrefixEntry, len(d.DisposablePrefixes)),
 		fictitious: make(map[string]PrefixEntry, len(d.Fictitious)),
 		caps:       make(map[string]CountryCap, len(d.CountryCaps)),
+		maxAge:     cmp.Or(d.ReceiveSMSMaxAge, DefaultReceiveSMSMaxAge),
+		exempt:     make(map[string]PrefixEntry, len(d.ReceiveSMSExempt)),
+	}
+	for _, p := range d.ReceiveSMSExempt {
+		t.exempt[p.Prefix] = p
 	}
 	for _, c := range d.Carriers {
 		c.Name = strings.ToLower(c.Name)
@@ -204,6 +230,16 @@ func (t *tables) carrierProfile(carrier string) (CarrierProfile, bool) {
 		}
 	}
 	return CarrierProfile{}, false
+}
+
+// isExempt reports whether a policy exempted the number from the
+// receive-SMS list.
+func (t *tables) isExempt(e164 string) bool {
+	if len(t.exempt) == 0 {
+		return false
+	}
+	_, ok := longestPrefix(t.exempt, e164)
+	return ok
 }
 
 // longestPrefix finds the longest prefix of e164 in m.

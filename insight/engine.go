@@ -79,7 +79,7 @@ func New(opts Options) *Engine {
 // list of receive-SMS numbers, so the first real lookup is as fast as the
 // rest. It bypasses the cache.
 func (e *Engine) Warm() {
-	receiveSMSNumbers()
+	receiveSMS()
 	for region := range phonenumbers.GetSupportedRegions() {
 		for _, typ := range []phonenumbers.PhoneNumberType{phonenumbers.MOBILE, phonenumbers.FIXED_LINE} {
 			if n := phonenumbers.GetExampleNumberForTypeInRegion(region, typ); n != nil {

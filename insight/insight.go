@@ -126,8 +126,11 @@ type ConfidenceDiagnostics struct {
 	CarrierProfile   CarrierProfileStage `json:"carrier_profile"`
 	CountryCap       CountryCapStage     `json:"country_cap"`
 	DisposablePrefix PrefixStage         `json:"disposable_prefix"`
-	Fictitious       PrefixStage         `json:"fictitious"`
-	Final            Confidence          `json:"final"`
+	// ReceiveSMSHistory is stage 4's other outcome: a receive-SMS sighting
+	// older than max_age, which caps the label at uncertain.
+	ReceiveSMSHistory ReceiveSMSHistoryStage `json:"receive_sms_history"`
+	Fictitious        PrefixStage            `json:"fictitious"`
+	Final             Confidence             `json:"final"`
 }
 
 // CarrierProfileStage is stage 2: the profile matched, its label, and
@@ -136,6 +139,14 @@ type CarrierProfileStage struct {
 	Matched string     `json:"matched"`
 	Label   Confidence `json:"label"`
 	Applied bool       `json:"applied"`
+}
+
+// ReceiveSMSHistoryStage records a number (or its range) last seen on a
+// receive-SMS website longer ago than max_age before the list's newest date.
+type ReceiveSMSHistoryStage struct {
+	Matched  string `json:"matched"`
+	LastSeen string `json:"last_seen"`
+	Applied  bool   `json:"applied"`
 }
 
 // CountryCapStage is stage 3: the region's cap and whether it applied.

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // codes lists the risk codes of an insight's warnings.
@@ -41,17 +42,20 @@ func TestPipeline(t *testing.T) {
 					t.Errorf("carrier %+v, location %+v", in.Carrier, in.Location)
 				}
 			}},
-		{name: "carrier profile: an A2P provider's mobile range", input: "+447520501234", confidence: Low, risk: 100,
-			disposable: true, virtual: true, warnings: []string{WarnDisposable, WarnVoIP},
+		{name: "carrier profile: an A2P operator's mobile range is virtual, not disposable", input: "+33 7 57 01 12 34", confidence: Uncertain, risk: 55,
+			virtual: true, warnings: []string{WarnVoIP},
 			check: func(t *testing.T, in *Insight) {
 				c := in.Diagnostics.Confidence.CarrierProfile
-				if in.LineType != Mobile || c.Matched != "esendex" || c.Label != Low || !c.Applied {
+				if in.LineType != Mobile || c.Matched != "mobiweb" || c.Label != Uncertain || !c.Applied {
 					t.Errorf("line type %s, carrier stage %+v", in.LineType, c)
 				}
-				if d := in.Diagnostics.Disposable; !d.IsDisposable || d.MatchedCarrier != "Esendex" || d.Reason == "" {
+				if d := in.Diagnostics.Disposable; d.IsDisposable || d.MatchedCarrier != "" {
 					t.Errorf("disposable diagnostics %+v", d)
 				}
 			}},
+		{name: "Optus's +61 440 block is not MessageBird's", input: "+61 440 123 456", confidence: Verified, risk: 5},
+		{name: "a licensed Chilean operator's range is not disposable", input: "+56 9 4600 1234", confidence: Likely, risk: 15,
+			warnings: []string{WarnLineTypeAmbiguous}},
 		{name: "disposable prefix: Voxbone iNum", input: "+883 510 012345678", confidence: Low, risk: 100,
 			disposable: true, virtual: true, warnings: []string{WarnDisposable, WarnVoIP, WarnNonGeographicNumber},
 			check: func(t *testing.T, in *Insight) {
@@ -183,7 +187,7 @@ func TestEmbeddedDataParses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(d.Carriers) < 10 || len(d.DisposablePrefixes) == 0 || len(d.CountryCaps) == 0 || len(d.Fictitious) < 50 {
+	if len(d.Carriers) == 0 || len(d.DisposablePrefixes) == 0 || len(d.CountryCaps) == 0 || len(d.Fictitious) < 50 {
 		t.Errorf("tables: %d carriers, %d disposable prefixes, %d caps, %d fictitious",
 			len(d.Carriers), len(d.DisposablePrefixes), len(d.CountryCaps), len(d.Fictitious))
 	}
@@ -213,34 +217,70 @@ func TestNormalizePrefix(t *testing.T) {
 }
 
 func TestReceiveSMSNumbers(t *testing.T) {
-	set, err := parseNumberSet("receive_sms_numbers.txt")
+	l, err := parseReceiveSMS("receive_sms_numbers.txt", "receive_sms_ranges.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(set.nums) < 90000 || len(set.nums) != len(set.days) {
-		t.Fatalf("%d numbers, %d dates", len(set.nums), len(set.days))
+	if len(l.nums) < 125000 || len(l.nums) != len(l.days) || len(l.ranges) == 0 {
+		t.Fatalf("%d numbers, %d dates, %d ranges", len(l.nums), len(l.days), len(l.ranges))
 	}
-	if listed, ok := set.lookup("+447240435862"); !ok || listed != "2021-10-27" {
-		t.Errorf("a listed number: %q %v", listed, ok)
+	if l.version != "2.1.1628" || dayString(l.newest) != "2026-08-22" {
+		t.Errorf("version %q, newest %s", l.version, dayString(l.newest))
 	}
-	for _, n := range []string{"+447240435861", "+447400123456", "", "+", "+99999999999999999999"} {
-		if _, ok := set.lookup(n); ok {
-			t.Errorf("%q is listed", n)
+	if m, ok := l.lookup("+447240435862"); !ok || m.lastSeen() != "2024-11-05" || m.prefix != "+447240435862" || m.evidence != "" {
+		t.Errorf("a listed number: %+v %v", m, ok)
+	}
+	if m, ok := l.lookup("+3584573998008"); !ok || m.prefix != "+3584573998" || !strings.Contains(m.evidence, "of the 1,000 numbers of its range listed") {
+		t.Errorf("a number in a listed range: %+v %v", m, ok)
+	}
+	for _, n := range []string{"+447240435861", "+447400123456", "", "+", "+99999999999999999999", "+358457399800", "+35845739980081"} {
+		if m, ok := l.lookup(n); ok {
+			t.Errorf("%q is listed: %+v", n, m)
+		}
+	}
+}
+
+// TestReceiveSMSMaxAge: a sighting within max_age of the list's newest date
+// makes a number disposable; an older one only caps it at uncertain, with a
+// warning that carries the date. The wall clock plays no part.
+func TestReceiveSMSMaxAge(t *testing.T) {
+	fresh, stale := "+44 7304 250183", "+44 7240 435862" // last seen 2026-08-18 and 2024-11-05
+	e := New(Options{})
+
+	in := e.Lookup(fresh, "")
+	if in.LineType != Mobile || !in.IsDisposable || in.Confidence != Low || in.RiskScore != 100 || !slices.Contains(codes(in), WarnDisposable) {
+		t.Errorf("fresh: line type %s disposable %v confidence %s risk %d warnings %v", in.LineType, in.IsDisposable, in.Confidence, in.RiskScore, codes(in))
+	}
+	if d := in.Diagnostics; d.Disposable.MatchedPrefix != "+447304250183" || !strings.Contains(d.Confidence.DisposablePrefix.Source, "last seen 2026-08-18") {
+		t.Errorf("fresh diagnostics %+v", d)
+	}
+
+	in = e.Lookup(stale, "")
+	if in.IsDisposable || in.Confidence != Uncertain || in.RiskScore != riskUncertain || !slices.Contains(codes(in), WarnReceiveSMSHistory) {
+		t.Errorf("stale: disposable %v confidence %s risk %d warnings %v", in.IsDisposable, in.Confidence, in.RiskScore, codes(in))
+	}
+	if h := in.Diagnostics.Confidence.ReceiveSMSHistory; h != (ReceiveSMSHistoryStage{Matched: "+447240435862", LastSeen: "2024-11-05", Applied: true}) {
+		t.Errorf("stale history %+v", h)
+	}
+	for _, w := range in.Warnings {
+		if w.Risk == WarnReceiveSMSHistory && w.AdditionalData["last_seen"] != "2024-11-05" {
+			t.Errorf("warning %+v", w)
 		}
 	}
 
-	// A mobile libphonenumber vouches for, but anyone can read its texts.
-	e := New(Options{})
-	in := e.Lookup("+44 7240 435862", "")
-	if in.LineType != Mobile || in.Diagnostics.Confidence.LineTypeBaseline != Verified {
-		t.Fatalf("line type %s", in.LineType)
+	// A longer max_age makes the old sighting count; an exemption drops it.
+	longer := New(Options{Data: DefaultData().With(&Data{ReceiveSMSMaxAge: 3 * 365 * 24 * time.Hour})})
+	if in := longer.Lookup(stale, ""); !in.IsDisposable || in.Confidence != Low {
+		t.Errorf("max_age 3 years: disposable %v confidence %s", in.IsDisposable, in.Confidence)
 	}
-	if !in.IsDisposable || in.Confidence != Low || in.RiskScore != 100 || !slices.Contains(codes(in), WarnDisposable) {
-		t.Errorf("disposable %v confidence %s risk %d warnings %v", in.IsDisposable, in.Confidence, in.RiskScore, codes(in))
+	exempt := New(Options{Data: DefaultData().With(&Data{ReceiveSMSExempt: []PrefixEntry{{Prefix: "+447304250183", Source: "test"}}})})
+	if in := exempt.Lookup(fresh, ""); in.IsDisposable || in.Confidence != Verified {
+		t.Errorf("exempt: disposable %v confidence %s", in.IsDisposable, in.Confidence)
 	}
-	d := in.Diagnostics
-	if d.Disposable.MatchedPrefix != "+447240435862" || !strings.Contains(d.Disposable.Reason, "receive-SMS") ||
-		!strings.Contains(d.Confidence.DisposablePrefix.Source, "first listed 2021-10-27") || !d.Confidence.DisposablePrefix.Applied {
-		t.Errorf("diagnostics %+v", d)
+
+	// A number never seen, in a range where the list clusters.
+	in = e.Lookup("+358 45 7399 8008", "")
+	if !in.IsDisposable || in.Confidence != Low || in.Diagnostics.Disposable.MatchedPrefix != "+3584573998" {
+		t.Errorf("range: disposable %v confidence %s diagnostics %+v", in.IsDisposable, in.Confidence, in.Diagnostics.Disposable)
 	}
 }

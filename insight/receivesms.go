@@ -11,67 +11,184 @@ import (
 	"time"
 )
 
+// DefaultReceiveSMSMaxAge is how long after a number was last seen on a
+// receive-SMS website it still counts as disposable, measured back from the
+// list's newest date (never from the clock). Older sightings only cap the
+// label at uncertain: operators recycle numbers, and an old listing may now
+// be someone's phone. A policy's `data: receive_sms: max_age` changes it.
+const DefaultReceiveSMSMaxAge = 365 * 24 * time.Hour
+
 // receiveSMSSource names the embedded list of numbers seen on public
-// receive-SMS websites (data/receive_sms_numbers.txt).
+// receive-SMS websites (data/receive_sms_numbers.txt and
+// data/receive_sms_ranges.txt, written by data/receivesms/gen.go).
 const receiveSMSSource = "seen on public receive-SMS websites (iP.1 disposable-phone-numbers list)"
 
-// numberSet is a sorted list of full numbers with the date each was first
-// listed: 10 bytes a number, searched in O(log n).
-type numberSet struct {
+// receiveSMSList is the embedded list: whole numbers and the 1,000-number
+// blocks where they cluster, each with the day last seen. 10 bytes a number,
+// searched in O(log n).
+type receiveSMSList struct {
+	version string // of the upstream list, from the files' header
+	newest  uint16 // the newest day in the list: "now" for max_age
+
 	nums []uint64 // E.164 digits as an integer, ascending
-	days []uint16 // days from 2000-01-01 to the date first listed
+	days []uint16 // days from 2000-01-01 to the day last seen
+
+	ranges map[string]receiveSMSRange // E.164 digits (no +) less the last rangeDigits
 }
+
+// receiveSMSRange is a block of 1,000 numbers where listed numbers cluster.
+type receiveSMSRange struct {
+	day          uint16
+	seen, recent int // numbers listed; of them, seen in the year to the newest date
+}
+
+// rangeDigits is how many last digits a receive-SMS range leaves out.
+const rangeDigits = 3
+
+// receiveSMSMatch is a number found in the list, by itself or by its range.
+type receiveSMSMatch struct {
+	prefix   string // the number's E.164, or its range's prefix
+	day      uint16
+	evidence string // for a range: its density
+}
+
+func (m receiveSMSMatch) lastSeen() string { return dayString(m.day) }
 
 var epoch2000 = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// receiveSMSNumbers is the embedded list, parsed once.
-var receiveSMSNumbers = sync.OnceValue(func() *numberSet {
-	s, err := parseNumberSet("receive_sms_numbers.txt")
+func dayString(d uint16) string { return epoch2000.AddDate(0, 0, int(d)).Format(time.DateOnly) }
+
+// receiveSMS is the embedded list, parsed once.
+var receiveSMS = sync.OnceValue(func() *receiveSMSList {
+	l, err := parseReceiveSMS("receive_sms_numbers.txt", "receive_sms_ranges.txt")
 	if err != nil {
 		panic("insight: embedded data: " + err.Error()) // the tests parse it; a bad build only
 	}
-	return s
+	return l
 })
 
-func parseNumberSet(name string) (*numberSet, error) {
-	b, err := embedded.ReadFile("data/" + name)
+func parseReceiveSMS(numbersFile, rangesFile string) (*receiveSMSList, error) {
+	b, err := embedded.ReadFile("data/" + numbersFile)
 	if err != nil {
 		return nil, err
 	}
 	lines := bytes.Count(b, []byte{'\n'})
-	s := &numberSet{nums: make([]uint64, 0, lines), days: make([]uint16, 0, lines)}
+	l := &receiveSMSList{nums: make([]uint64, 0, lines), days: make([]uint16, 0, lines), ranges: map[string]receiveSMSRange{}}
+	l.version = headerVersion(b)
+	err = eachRow(numbersFile, b, func(f [][]byte) error {
+		n, okN := atou(f[0])
+		d, err := parseDay(f[1])
+		if len(f) != 2 || !okN || err != nil {
+			return fmt.Errorf("want E.164 digits, a space and a YYYY-MM-DD date")
+		}
+		if len(l.nums) > 0 && n <= l.nums[len(l.nums)-1] {
+			return fmt.Errorf("not in ascending order")
+		}
+		l.nums = append(l.nums, n)
+		l.days = append(l.days, d)
+		l.newest = max(l.newest, d)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	b, err = embedded.ReadFile("data/" + rangesFile)
+	if err != nil {
+		return nil, err
+	}
+	if v := headerVersion(b); v != l.version {
+		return nil, fmt.Errorf("%s is from version %q of the list, %s from %q: regenerate both", rangesFile, v, numbersFile, l.version)
+	}
+	err = eachRow(rangesFile, b, func(f [][]byte) error {
+		if len(f) != 4 {
+			return fmt.Errorf("want a prefix, a date and two counts")
+		}
+		_, okP := atou(f[0])
+		d, err := parseDay(f[1])
+		seen, okS := atou(f[2])
+		recent, okR := atou(f[3])
+		if !okP || err != nil || !okS || !okR {
+			return fmt.Errorf("want a prefix, a date and two counts")
+		}
+		l.ranges[string(f[0])] = receiveSMSRange{day: d, seen: int(seen), recent: int(recent)}
+		return nil
+	})
+	return l, err
+}
+
+// eachRow calls row with the space-separated fields of each line that is not
+// a comment. No string a line: a hundred thousand are read at start-up.
+func eachRow(name string, b []byte, row func([][]byte) error) error {
 	sc := bufio.NewScanner(bytes.NewReader(b))
+	fields := make([][]byte, 0, 4)
 	for line := 1; sc.Scan(); line++ {
-		text := sc.Bytes() // no string a line: a hundred thousand are read at start-up
+		text := sc.Bytes()
 		if len(text) == 0 || text[0] == '#' {
 			continue
 		}
-		digits, date, ok := bytes.Cut(text, []byte{' '})
-		n, okN := atou(digits)
-		d, err := parseDate(date)
-		if !ok || !okN || err != nil {
-			return nil, fmt.Errorf("%s:%d: want E.164 digits, a space and a YYYY-MM-DD date", name, line)
+		fields = fields[:0]
+		for f := range bytes.FieldsSeq(text) {
+			fields = append(fields, f)
 		}
-		if len(s.nums) > 0 && n <= s.nums[len(s.nums)-1] {
-			return nil, fmt.Errorf("%s:%d: not in ascending order", name, line)
+		if len(fields) < 2 {
+			return fmt.Errorf("%s:%d: want at least two fields", name, line)
 		}
-		s.nums = append(s.nums, n)
-		s.days = append(s.days, uint16(d.Sub(epoch2000).Hours()/24))
+		if err := row(fields); err != nil {
+			return fmt.Errorf("%s:%d: %w", name, line, err)
+		}
 	}
-	return s, sc.Err()
+	return sc.Err()
 }
 
-// lookup finds a number (its E.164 form) and the date it was first listed.
-func (s *numberSet) lookup(e164 string) (listed string, ok bool) {
-	n, err := strconv.ParseUint(strings.TrimPrefix(e164, "+"), 10, 64)
+// headerVersion finds "version X" in a generated file's header.
+func headerVersion(b []byte) string {
+	_, after, ok := bytes.Cut(b, []byte("disposable-phone-numbers version "))
+	if !ok {
+		return ""
+	}
+	v, _, _ := bytes.Cut(after, []byte(" "))
+	return string(v)
+}
+
+// lookup finds a number (its E.164 form) in the list, or the range it is in.
+func (l *receiveSMSList) lookup(e164 string) (receiveSMSMatch, bool) {
+	digits := strings.TrimPrefix(e164, "+")
+	n, err := strconv.ParseUint(digits, 10, 64)
+	if err != nil || len(digits) != len(e164)-1 {
+		return receiveSMSMatch{}, false
+	}
+	if i, found := slices.BinarySearch(l.nums, n); found {
+		return receiveSMSMatch{prefix: e164, day: l.days[i]}, true
+	}
+	if len(digits) > rangeDigits {
+		if r, ok := l.ranges[digits[:len(digits)-rangeDigits]]; ok {
+			return receiveSMSMatch{
+				prefix: e164[:len(e164)-rangeDigits], day: r.day,
+				evidence: fmt.Sprintf("%d of the 1,000 numbers of its range listed, %d of them in the year to %s", r.seen, r.recent, dayString(l.newest)),
+			}, true
+		}
+	}
+	return receiveSMSMatch{}, false
+}
+
+// fresh reports whether a sighting on day is within maxAge of the list's
+// newest date.
+func (l *receiveSMSList) fresh(day uint16, maxAge time.Duration) bool {
+	return int(l.newest)-int(day) <= int(maxAge/(24*time.Hour))
+}
+
+// parseDay reads YYYY-MM-DD as days since 2000-01-01.
+func parseDay(b []byte) (uint16, error) {
+	t, err := parseDate(b)
 	if err != nil {
-		return "", false
+		return 0, err
 	}
-	i, found := slices.BinarySearch(s.nums, n)
-	if !found {
-		return "", false
+	days := t.Sub(epoch2000).Hours() / 24
+	if days < 0 || days > 65535 {
+		return 0, fmt.Errorf("date %q: out of range", b)
 	}
-	return epoch2000.AddDate(0, 0, int(s.days[i])).Format(time.DateOnly), true
+	return uint16(days), nil
 }
 
 // parseDate reads YYYY-MM-DD.

@@ -32,6 +32,7 @@ const (
 	WarnNonGeographicNumber = "NON_GEOGRAPHIC_NUMBER"
 	WarnIPCountryMismatch   = "IP_COUNTRY_MISMATCH"
 	WarnRecentAbuse         = "RECENT_ABUSE"
+	WarnReceiveSMSHistory   = "RECEIVE_SMS_HISTORY"
 )
 
 // WarningCodes lists every code the engine emits.
@@ -39,6 +40,7 @@ var WarningCodes = []string{
 	WarnInvalidNumber, WarnVoIP, WarnDisposable, WarnFictitious, WarnPremiumRate,
 	WarnSharedCost, WarnTollFree, WarnUnverifiableLine, WarnCountryCapped,
 	WarnLineTypeAmbiguous, WarnNonGeographicNumber, WarnIPCountryMismatch, WarnRecentAbuse,
+	WarnReceiveSMSHistory,
 }
 
 func ipMismatchWarning(ip *IP, numberCountry string) Warning {
@@ -90,6 +92,12 @@ func warnings(in *Insight) []Warning {
 		}
 		add(WarnDisposable, "warning", "Disposable number",
 			"The number belongs to a provider of temporary or rented numbers: "+in.Diagnostics.Disposable.Reason+".", data)
+	}
+	if h := in.Diagnostics.Confidence.ReceiveSMSHistory; h.Matched != "" {
+		add(WarnReceiveSMSHistory, "warning", "Seen on a receive-SMS website long ago",
+			"The number was last seen on a public receive-SMS website on "+h.LastSeen+
+				", longer ago than the list's max_age: it may since have gone to a new subscriber, so it is not called disposable, only not trusted above uncertain.",
+			map[string]string{"matched_prefix": h.Matched, "last_seen": h.LastSeen})
 	}
 	if in.LineType == VoIP || in.IsVirtual {
 		add(WarnVoIP, "warning", "VoIP number",

@@ -1,14 +1,28 @@
 //go:build ignore
 
-// gen.go writes ../receive_sms_numbers.txt from the npm package
-// @ip1sms/disposable-phone-numbers (MIT, iP.1 Networks AB): numbers seen on
-// public receive-SMS websites, with the date each was first listed.
+// gen.go writes ../receive_sms_numbers.txt and ../receive_sms_ranges.txt from
+// iP.1's disposable-phone-numbers list (MIT, iP.1 Networks AB): numbers seen
+// on public receive-SMS websites, each with the date it was last seen.
 //
-//	cd "$(mktemp -d)" && npm pack @ip1sms/disposable-phone-numbers@2.1.802 && tar xzf *.tgz
-//	go run ./insight/data/receivesms/gen.go -version 2.1.802 "$OLDPWD/package/number-list.json"   # from the repo root
+//	go run ./insight/data/receivesms/gen.go -version 2.1.1628 \
+//	    -commit fa7cc59b339158bf4995dfb2ef2fbdf74a96be5d path/to/number-list.json   # from the repo root
+//
+// number-list.json maps E.164 digits (no +) to the day the number was last
+// seen: the upstream import rewrites the date each time the number shows up
+// again. The npm package @ip1sms/disposable-phone-numbers stopped at 2.1.802
+// (2024); newer versions are on GitHub (iP1SMS/disposable-phone-numbers).
 //
 // Numbers that libphonenumber (the version in go.mod) does not call valid are
 // left out: they can never pass the pipeline's first stage anyway.
+//
+// A range is a block of 1,000 numbers (a number less its last three digits)
+// where the list clusters and still grows: at least rangeMinSeen of its
+// numbers are listed and at least rangeMinRecent of them were seen within
+// rangeMaxAge of the list's newest date. The density is the evidence, written
+// on the row. Blocks where a few numbers were seen are not ranges (their
+// other numbers may be anyone's), nor are blocks busy once and quiet for a
+// year (their numbers may have gone back to an operator and on to people).
+// insight/data/README.md explains how to follow a new release.
 package main
 
 import (
@@ -20,32 +34,47 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/nyaruka/phonenumbers/v2"
 )
 
+const (
+	rangeDigits    = 3   // a range is a number less its last 3 digits: 1,000 numbers
+	rangeMinSeen   = 300 // 30% of a range's numbers listed
+	rangeMinRecent = 10  // of them seen within rangeMaxAge
+	rangeMaxAge    = 365 * 24 * time.Hour
+)
+
 func main() {
-	version := flag.String("version", "", "version of the npm package read (written into the header)")
-	out := flag.String("out", "insight/data/receive_sms_numbers.txt", "file to write")
+	version := flag.String("version", "", "version of the list read (written into the header)")
+	commit := flag.String("commit", "", "upstream commit of the list read (written into the header)")
+	numbersOut := flag.String("numbers", "insight/data/receive_sms_numbers.txt", "numbers file to write")
+	rangesOut := flag.String("ranges", "insight/data/receive_sms_ranges.txt", "ranges file to write")
 	flag.Parse()
-	if flag.NArg() != 1 || *version == "" {
-		log.Fatal("usage: go run gen.go -version V path/to/number-list.json")
+	if flag.NArg() != 1 || *version == "" || *commit == "" {
+		log.Fatal("usage: go run gen.go -version V -commit C path/to/number-list.json")
 	}
 	b, err := os.ReadFile(flag.Arg(0))
 	if err != nil {
 		log.Fatal(err)
 	}
-	var list map[string]string // digits without + -> date first listed
+	var list map[string]string // digits without + -> date last seen
 	if err := json.Unmarshal(b, &list); err != nil {
 		log.Fatal(err)
 	}
+
 	type row struct {
 		n    uint64
 		date string
 	}
 	var rows []row
 	skipped := 0
+	newest := ""
 	for digits, date := range list {
+		if _, err := time.Parse(time.DateOnly, date); err != nil {
+			log.Fatalf("%s: date %q: %v", digits, date, err)
+		}
 		num, err := phonenumbers.Parse("+"+digits, "")
 		n, perr := strconv.ParseUint(digits, 10, 64)
 		if err != nil || perr != nil || !phonenumbers.IsValidNumber(num) {
@@ -53,35 +82,88 @@ func main() {
 			continue
 		}
 		rows = append(rows, row{n, date})
+		newest = max(newest, date)
 	}
-	slices.SortFunc(rows, func(a, b row) int {
-		switch {
-		case a.n < b.n:
-			return -1
-		case a.n > b.n:
-			return 1
+	slices.SortFunc(rows, func(a, b row) int { return cmpUint(a.n, b.n) })
+
+	// Ranges: group by number less its last digits (and by length, so a
+	// block never covers numbers of another length).
+	type block struct {
+		prefix       string
+		seen, recent int
+		newest       string
+	}
+	newestDay, _ := time.Parse(time.DateOnly, newest)
+	recentFrom := newestDay.Add(-rangeMaxAge).Format(time.DateOnly)
+	var blocks []*block
+	byPrefix := map[string]*block{}
+	for _, r := range rows {
+		digits := strconv.FormatUint(r.n, 10)
+		p := digits[:len(digits)-rangeDigits]
+		b := byPrefix[p]
+		if b == nil {
+			b = &block{prefix: p}
+			byPrefix[p] = b
+			blocks = append(blocks, b)
 		}
-		return 0
+		b.seen++
+		if r.date >= recentFrom {
+			b.recent++
+		}
+		b.newest = max(b.newest, r.date)
+	}
+	blocks = slices.DeleteFunc(blocks, func(b *block) bool { return b.seen < rangeMinSeen || b.recent < rangeMinRecent })
+
+	header := fmt.Sprintf(`# Generated by insight/data/receivesms/gen.go; do not edit. Source: the list
+# of numbers seen on public receive-SMS websites kept by iP.1 Networks AB,
+# github.com/iP1SMS/disposable-phone-numbers version %s (commit %.12s),
+# MIT License, Copyright (c) 2018 iP.1 Networks AB. Newest date: %s.
+`, *version, *commit, newest)
+
+	write(*numbersOut, header+fmt.Sprintf(`#
+# %d numbers libphonenumber calls valid (%d others left out). Columns,
+# separated by a space: E.164 digits (no +) and the date last seen.
+`, len(rows), skipped), func(w *bufio.Writer) {
+		for _, r := range rows {
+			fmt.Fprintf(w, "%d %s\n", r.n, r.date)
+		}
 	})
-	f, err := os.Create(*out)
+	write(*rangesOut, header+fmt.Sprintf(`#
+# Blocks of 1,000 numbers (a number less its last %d digits, same length)
+# where at least %d of the numbers are listed and at least %d of them were
+# seen on or after %s: %d blocks. Columns, separated by a space: the
+# block's E.164 digits (no +), the date its numbers were last seen, the
+# numbers listed, and how many of them were seen on or after %s.
+`, rangeDigits, rangeMinSeen, rangeMinRecent, recentFrom, len(blocks), recentFrom), func(w *bufio.Writer) {
+		for _, b := range blocks {
+			fmt.Fprintf(w, "%s %s %d %d\n", b.prefix, b.newest, b.seen, b.recent)
+		}
+	})
+	log.Printf("%d numbers written, %d left out; %d ranges; newest date %s", len(rows), skipped, len(blocks), newest)
+}
+
+func write(name, header string, body func(*bufio.Writer)) {
+	f, err := os.Create(name)
 	if err != nil {
 		log.Fatal(err)
 	}
 	w := bufio.NewWriter(f)
-	fmt.Fprintf(w, `# Numbers seen on public receive-SMS websites: anyone can read the texts
-# sent to them, so a signup with one proves nothing. Generated by
-# insight/data/receivesms/gen.go from the npm package
-# @ip1sms/disposable-phone-numbers@%s (MIT License, Copyright (c) 2018
-# iP.1 Networks AB); %d numbers libphonenumber does not call valid left out.
-#
-# Columns, separated by a space: E.164 digits (no +) and the date first listed.
-`, *version, skipped)
-	for _, r := range rows {
-		fmt.Fprintf(w, "%d %s\n", r.n, r.date)
-	}
+	w.WriteString(header)
+	body(w)
 	if err := w.Flush(); err != nil {
 		log.Fatal(err)
 	}
-	f.Close()
-	log.Printf("%d numbers written, %d left out", len(rows), skipped)
+	if err := f.Close(); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func cmpUint(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
