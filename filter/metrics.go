@@ -3,10 +3,12 @@ package filter
 import (
 	"errors"
 	"net/http"
+	"runtime"
 	"time"
 
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/phonegate/phonegate/insight"
+	"github.com/phonegate/phonegate/internal/buildinfo"
 	"github.com/phonegate/phonegate/policy"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -106,9 +108,36 @@ func newMetrics(cache *insight.CacheStats, velocity VelocityStore, logw *LogWrit
 		return 0
 	})
 	m.grpc = grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram(grpcprom.WithHistogramBuckets(grpcHandlingBuckets)))
-	m.registry.MustRegister(logDropped, velocityDegraded, m.reloads, m.policyInfo, m.checks, m.latency, m.numbers, m.errors, m.ruleErrors, cacheHits, cacheMisses, m.grpc,
+	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "phonegate_build_info",
+		Help: "1, labelled with phonegate's version, the Go version, the libphonenumber metadata release and each embedded data set's version (and newest date), as `phonegate version` prints them.",
+	}, append([]string{"version", "goversion"}, dataSetLabels()...))
+	buildInfo.WithLabelValues(append([]string{buildinfo.Version(), runtime.Version()}, dataSetValues()...)...).Set(1)
+	m.registry.MustRegister(buildInfo, logDropped, velocityDegraded, m.reloads, m.policyInfo, m.checks, m.latency, m.numbers, m.errors, m.ruleErrors, cacheHits, cacheMisses, m.grpc,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// dataSetLabels and dataSetValues spell the embedded data sets as labels of
+// phonegate_build_info: one label a set, its version and newest date.
+func dataSetLabels() []string {
+	var labels []string
+	for _, d := range insight.DataSets() {
+		labels = append(labels, d.Name)
+	}
+	return labels
+}
+
+func dataSetValues() []string {
+	var values []string
+	for _, d := range insight.DataSets() {
+		v := d.Version
+		if d.Date != "" {
+			v += " " + d.Date
+		}
+		values = append(values, v)
+	}
+	return values
 }
 
 func (m *Metrics) setPolicy(set *policy.Set) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/phonegate/phonegate/insight"
 	"github.com/phonegate/phonegate/policy"
 	"google.golang.org/grpc/codes"
 )
@@ -108,6 +109,8 @@ func TestBadReloadKeepsTheLastGoodPolicy(t *testing.T) {
 		`phonegate_policy_reload_total{result="failure"} 1`,
 		`phonegate_policy_reload_total{result="success"} 1`,
 		`phonegate_policy_info{hash="` + next.Hash + `",source=""} 1`,
+		`receive_sms_numbers="2.1.1628 2026-08-22"`,
+		`libphonenumber_metadata="` + insight.LibphonenumberVersion(),
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)

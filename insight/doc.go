@@ -31,19 +31,27 @@
 //     voicemail low (0.20); any other line type uncertain (0.55); a number
 //     that did not parse or is not possible or valid is invalid (0.00).
 //  2. Carrier profile: the first profile whose name the range's carrier
-//     contains sets its label; profiles of disposable-number providers
-//     (Twilio, MessageBird, Esendex, ..., data/carriers.txt) force low and set
-//     is_disposable and is_virtual.
+//     contains sets its label and is_virtual (data/carriers.txt: Twilio,
+//     Voxbone and Mobiweb, uncertain); a profile of kind disposable would
+//     also set is_disposable. Profiles rest on evidence, and libphonenumber
+//     has no carrier names for +1 numbers: US and Canadian VoIP (Google
+//     Voice, TextNow, ...) cannot be recognised offline.
 //  3. Country cap: listed regions are capped (data/country_caps.txt: the
 //     non-geographic codes at likely).
 //  4. Disposable prefix: the longest E.164 prefix in data/disposable_prefixes.txt
-//     (and a policy's), or the whole number in data/receive_sms_numbers.txt
-//     (93,258 numbers seen on public receive-SMS websites, from the MIT-licensed
-//     iP.1 disposable-phone-numbers list), forces low and sets is_disposable.
+//     (and a policy's), or the number in data/receive_sms_numbers.txt or its
+//     block in data/receive_sms_ranges.txt (numbers seen on public
+//     receive-SMS websites, from the MIT-licensed iP.1
+//     disposable-phone-numbers list, with the day each was last seen),
+//     forces low and sets is_disposable. A receive-SMS sighting older than
+//     max_age ([DefaultReceiveSMSMaxAge], counted back from the list's newest
+//     date, never the clock) only caps the label at uncertain, with a
+//     RECEIVE_SMS_HISTORY warning.
 //
-// Then fictitious ranges (NANP 555-0100..0199 in every area code, the Ofcom
-// drama ranges, the ACMA fictitious numbers: data/fictitious.txt) force low and
-// set is_fictitious, even where libphonenumber calls the number valid.
+// Then fictitious ranges (NANP 555-0100..0199 in geographic area codes; the
+// drama numbers of Ofcom, ACMA, ARCEP, BNetzA and PTS: data/fictitious.txt)
+// force low and set is_fictitious, even where libphonenumber calls the
+// number valid.
 //
 // The tables are embedded, each row with its source; [Data.With] extends or
 // overrides them (entries given there win), which a policy's `data:` section
@@ -58,7 +66,7 @@
 //	+40    fictitious range
 //	+40    disposable carrier or prefix
 //	+30    premium_rate line
-//	+20    VoIP or virtual line
+//	+20    VoIP line or virtual (a virtual carrier profile)
 //	+10    shared_cost line
 //	+5     the country cap lowered the label
 //

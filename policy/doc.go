@@ -36,8 +36,11 @@
 //	data:                          # extends the engine's embedded tables
 //	  disposable_prefixes: ["+447537 1", {prefix: "+3361234", source: ticket 42}]
 //	  fictitious_prefixes: ["+15550100"]
-//	  carriers: [{name: Lycamobile, label: uncertain, disposable: false}]
+//	  carriers: [{name: Lycamobile, label: uncertain, virtual: false, disposable: false}]
 //	  country_caps: [{region: NG, cap: uncertain}]
+//	  receive_sms:                 # the embedded list of numbers seen on receive-SMS websites
+//	    max_age: 365d              # a sighting older than this (before the list's newest date) only caps at uncertain
+//	    exempt: ["+44 7700 900123"] # numbers or prefixes the list never marks
 //	velocity:                      # one file at most; defaults shown
 //	  window: 10m                  # sliding window of the counts
 //	  max_numbers: 10000           # numbers remembered (about 700 B each), and as many groups

@@ -279,7 +279,7 @@ var regionMistakes = map[string]string{"UK": "GB", "EN": "GB", "EL": "GR", "SP":
 // data reads the `data:` section: entries that extend or override the
 // engine's embedded tables.
 func (p *parser) data(n *yaml.Node, d *insight.Data) {
-	p.mapping(n, "data", []string{"disposable_prefixes", "fictitious_prefixes", "carriers", "country_caps"}, func(key string, v *yaml.Node) {
+	p.mapping(n, "data", []string{"disposable_prefixes", "fictitious_prefixes", "carriers", "country_caps", "receive_sms"}, func(key string, v *yaml.Node) {
 		switch key {
 		case "disposable_prefixes":
 			p.sequence(v, key, func(item *yaml.Node) { d.DisposablePrefixes = append(d.DisposablePrefixes, p.prefix(item)) })
@@ -288,7 +288,7 @@ func (p *parser) data(n *yaml.Node, d *insight.Data) {
 		case "carriers":
 			p.sequence(v, key, func(item *yaml.Node) {
 				c := insight.CarrierProfile{Source: p.source(item)}
-				seen := p.mapping(item, "carrier", []string{"name", "label", "disposable", "source"}, func(key string, v *yaml.Node) {
+				seen := p.mapping(item, "carrier", []string{"name", "label", "disposable", "virtual", "source"}, func(key string, v *yaml.Node) {
 					switch key {
 					case "name":
 						c.Name = p.str(v)
@@ -296,6 +296,8 @@ func (p *parser) data(n *yaml.Node, d *insight.Data) {
 						c.Label = p.confidence(v)
 					case "disposable":
 						c.Disposable = p.bool(v)
+					case "virtual":
+						c.Virtual = p.bool(v)
 					}
 				})
 				p.require(item, "carrier", seen, "name", "label")
@@ -316,6 +318,21 @@ func (p *parser) data(n *yaml.Node, d *insight.Data) {
 				})
 				p.require(item, "country cap", seen, "region", "cap")
 				d.CountryCaps = append(d.CountryCaps, c)
+			})
+		case "receive_sms":
+			p.mapping(v, "receive_sms", []string{"max_age", "exempt"}, func(key string, v *yaml.Node) {
+				switch key {
+				case "max_age":
+					if d.ReceiveSMSMaxAge != 0 {
+						p.errorf(v, "receive_sms max_age is set twice in the policy set: set it in one file")
+					}
+					errs := len(p.errs)
+					if d.ReceiveSMSMaxAge = p.days(v); d.ReceiveSMSMaxAge < 24*time.Hour && len(p.errs) == errs {
+						p.errorf(v, "max_age %q: want at least 1d", v.Value)
+					}
+				case "exempt":
+					p.sequence(v, key, func(item *yaml.Node) { d.ReceiveSMSExempt = append(d.ReceiveSMSExempt, p.prefix(item)) })
+				}
 			})
 		}
 	})
@@ -372,6 +389,20 @@ func (p *parser) duration(n *yaml.Node) time.Duration {
 		p.errorf(n, "duration %q: want a number and a unit, such as 10m or 90s", s)
 	}
 	return d
+}
+
+// days reads a duration that may be written in days ("365d") or as a Go
+// duration ("8760h").
+func (p *parser) days(n *yaml.Node) time.Duration {
+	s := p.str(n)
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		if days, err := strconv.Atoi(d); err == nil && days >= 0 && days <= 36500 {
+			return time.Duration(days) * 24 * time.Hour
+		}
+		p.errorf(n, "duration %q: want a whole number of days, such as 365d", s)
+		return 0
+	}
+	return p.duration(n)
 }
 
 // prefix reads `"+447700900"` or `{prefix: "+447700900", source: ...}`.

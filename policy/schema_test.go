@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/phonegate/phonegate/insight"
 )
@@ -72,8 +73,12 @@ data:
   carriers:
     - {name: Lycamobile, label: uncertain}
     - {name: Esendex, label: likely, disposable: false, source: our own SMS provider}
+    - {name: Acme Numbers, label: uncertain, virtual: true}
   country_caps:
     - {region: ng, cap: uncertain}
+  receive_sms:
+    max_age: 730d
+    exempt: ["+44 7304 250183", {prefix: "+3584573998", source: reassigned per ticket 7}]
 `)},
 		Source{Name: "b.yaml", Data: []byte("version: 1\ndata:\n  fictitious_prefixes: [\"+15550100\"]\n")},
 	)
@@ -81,7 +86,7 @@ data:
 		t.Fatal(err)
 	}
 	d := set.Data
-	if d == nil || len(d.DisposablePrefixes) != 2 || len(d.Carriers) != 2 || len(d.CountryCaps) != 1 || len(d.Fictitious) != 1 {
+	if d == nil || len(d.DisposablePrefixes) != 2 || len(d.Carriers) != 3 || len(d.CountryCaps) != 1 || len(d.Fictitious) != 1 {
 		t.Fatalf("data %+v", d)
 	}
 	if d.DisposablePrefixes[0] != (insight.PrefixEntry{Prefix: "+447400", Source: "policy a.yaml:4"}) ||
@@ -90,6 +95,13 @@ data:
 	}
 	if d.Carriers[1] != (insight.CarrierProfile{Name: "Esendex", Label: insight.Likely, Source: "our own SMS provider"}) {
 		t.Errorf("carrier %+v", d.Carriers[1])
+	}
+	if !d.Carriers[2].Virtual || d.Carriers[2].Disposable {
+		t.Errorf("virtual carrier %+v", d.Carriers[2])
+	}
+	if d.ReceiveSMSMaxAge != 730*24*time.Hour || len(d.ReceiveSMSExempt) != 2 || d.ReceiveSMSExempt[0].Prefix != "+447304250183" ||
+		d.ReceiveSMSExempt[1].Source != "reassigned per ticket 7" {
+		t.Errorf("receive_sms: max_age %s, exempt %+v", d.ReceiveSMSMaxAge, d.ReceiveSMSExempt)
 	}
 	if d.CountryCaps[0].Region != "NG" || d.CountryCaps[0].Cap != insight.Uncertain {
 		t.Errorf("cap %+v", d.CountryCaps[0])
@@ -124,7 +136,10 @@ func TestSchemaErrors(t *testing.T) {
 		{"version: 1\nvelocity: {window: 10ms}\n", `p.yaml:2:20: window 10ms: want at least 1s`},
 		{"version: 1\nvelocity: {range_digits: 9}\n", `p.yaml:2:26: range_digits 9: want 1 to 8`},
 		{"version: 1\nvelocity: {recent_abuse: {distinct_ips: 40}}\n", `p.yaml:2:41: distinct_ips 40: want 1 to 16`},
-		{"version: 1\ndata:\n  blocklist: []\n", `p.yaml:3:3: unknown key "blocklist" in data: want one of disposable_prefixes, fictitious_prefixes, carriers, country_caps`},
+		{"version: 1\ndata:\n  blocklist: []\n", `p.yaml:3:3: unknown key "blocklist" in data: want one of disposable_prefixes, fictitious_prefixes, carriers, country_caps, receive_sms`},
+		{"version: 1\ndata:\n  receive_sms: {max_age: 12h}\n", `p.yaml:3:26: max_age "12h": want at least 1d`},
+		{"version: 1\ndata:\n  receive_sms: {max_age: 1y}\n", `p.yaml:3:26: duration "1y": want a number and a unit, such as 10m or 90s`},
+		{"version: 1\ndata:\n  receive_sms: {max_age: xd}\n", `p.yaml:3:26: duration "xd": want a whole number of days, such as 365d`},
 	} {
 		_, err := Compile(Source{Name: "p.yaml", Data: []byte(tt.yaml)})
 		list := Errors(err)

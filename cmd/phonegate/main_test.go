@@ -20,6 +20,7 @@ import (
 	"time"
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"github.com/phonegate/phonegate/insight"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -220,6 +221,29 @@ func TestLookupText(t *testing.T) {
 	for _, want := range []string{"line type      voip", "confidence     low (0.20)"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("text output lacks %q:\n%s", want, stdout.String())
+		}
+	}
+}
+
+// TestVersion: the version command names the metadata and every data set,
+// with the versions and newest dates a support ticket needs.
+func TestVersion(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"version"}, nil, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	out := stdout.String()
+	for _, want := range []string{
+		"phonegate ",
+		"libphonenumber_metadata  " + insight.LibphonenumberVersion(),
+		"receive_sms_numbers      2.1.1628, newest 2026-08-22, ",
+		"receive_sms_ranges       2.1.1628, newest 2026-08-22, ",
+		"carrier_profiles         updated 20",
+		"fictitious_ranges        updated 20",
+		"ip_country               ",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("version output lacks %q:\n%s", want, out)
 		}
 	}
 }

@@ -6,8 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"runtime/debug"
-	"strings"
+
+	"github.com/phonegate/phonegate/insight"
+	"github.com/phonegate/phonegate/internal/buildinfo"
 )
 
 const usage = `phonegate: stop fake and throw-away phone numbers at the door of a signup API.
@@ -36,7 +37,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "lint":
 		err = lint(args[1:], stdout, stderr)
 	case "version":
-		fmt.Fprintln(stdout, "phonegate", version())
+		printVersion(stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:
@@ -92,16 +93,18 @@ func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-func version() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok || info.Main.Version == "" {
-		return "(devel)"
-	}
-	v := info.Main.Version
-	for _, s := range info.Settings {
-		if s.Key == "vcs.revision" && !strings.Contains(v, s.Value[:min(12, len(s.Value))]) {
-			v += " " + s.Value[:min(12, len(s.Value))]
+// printVersion prints phonegate's version and that of every embedded data
+// set, one per line, so a support ticket can say exactly what judged a number.
+func printVersion(w io.Writer) {
+	fmt.Fprintln(w, "phonegate", buildinfo.Version())
+	for _, d := range insight.DataSets() {
+		line := fmt.Sprintf("  %-24s %s", d.Name, d.Version)
+		if d.Date != "" {
+			line += ", newest " + d.Date
 		}
+		if d.Entries > 0 {
+			line += fmt.Sprintf(", %d entries", d.Entries)
+		}
+		fmt.Fprintln(w, line)
 	}
-	return v
 }
