@@ -1,5 +1,3 @@
-// Package buildinfo tells which phonegate is running: its module version
-// and VCS revision, as the Go toolchain stamped them into the binary.
 package buildinfo
 
 import (
