@@ -26,7 +26,8 @@ type verdict struct {
 	req      *policy.Request
 	decision *policy.Decision // nil when no route matched: pass, headers cleaned
 	route    *policy.Route
-	hash     string // keyed hash of the deciding number, for logs and metadata
+	numbers  []policy.Number // as judged, for Explain
+	hash     string          // keyed hash of the deciding number, for logs and metadata
 	// id names the decision in logs, metadata and a denial's body: Envoy's
 	// x-request-id when it is one, else a new one.
 	id string
@@ -102,7 +103,7 @@ func (s *Server) check(ctx context.Context, view func() *policy.Request) (v verd
 	}
 	v.route = route
 	v.id = decisionID(v.req.Headers["x-request-id"])
-	d, err := s.decide(ctx, v.req, route, cur.engine)
+	d, numbers, err := s.decide(ctx, v.req, route, cur.engine)
 	if err != nil {
 		// A RuleError names the policy, rule and kind, never a value.
 		s.log.ErrorContext(ctx, "rule failed", "route", route.Name, "error", err)
@@ -111,7 +112,7 @@ func (s *Server) check(ctx context.Context, view func() *policy.Request) (v verd
 	if err := ctx.Err(); err != nil {
 		return verdict{}, &fault{faultCanceled, status.FromContextError(err).Code(), err}
 	}
-	v.decision = &d
+	v.decision, v.numbers = &d, numbers
 	if n := d.Number; n != nil {
 		v.hash = numberHash(s.opts.HashKey, n.Insight.E164, n.Insight.Input)
 	}
@@ -121,19 +122,19 @@ func (s *Server) check(ctx context.Context, view func() *policy.Request) (v verd
 
 // decide reads the body, extracts the numbers the route names, scores them and
 // applies the route's policy.
-func (s *Server) decide(ctx context.Context, req *policy.Request, route *policy.Route, engine *insight.Engine) (policy.Decision, error) {
+func (s *Server) decide(ctx context.Context, req *policy.Request, route *policy.Route, engine *insight.Engine) (policy.Decision, []policy.Number, error) {
 	if req.PartialBody {
-		return route.Fallback(policy.ReasonPartialBody), nil
+		return route.Fallback(policy.ReasonPartialBody), nil, nil
 	}
 	raw, err := decodeBody(req, s.opts.MaxBodyBytes)
 	switch {
 	case errors.Is(err, errBodyTooLarge):
 		s.log.Info("body over the limit", "route", route.Name, "limit", s.opts.MaxBodyBytes)
-		return route.Fallback(policy.ReasonBodyTooLarge), nil
+		return route.Fallback(policy.ReasonBodyTooLarge), nil, nil
 	case err != nil:
 		// The error names the encoding's kind, never the header's value.
 		s.log.Info("undecodable body", "route", route.Name, "error", err)
-		return route.Fallback(policy.ReasonUnparsableBody), nil
+		return route.Fallback(policy.ReasonUnparsableBody), nil, nil
 	}
 	b, err := readBody(req.ContentType, raw, route.ContentTypeMismatch)
 	var values []found
@@ -145,7 +146,7 @@ func (s *Server) decide(ctx context.Context, req *policy.Request, route *policy.
 	if err != nil {
 		// Extraction errors say the format and a position, never body bytes.
 		s.log.Info("unparsable body", "route", route.Name, "media_type", mediaTypeOf(req.ContentType), "error", err)
-		return route.Fallback(policy.ReasonUnparsableBody), nil
+		return route.Fallback(policy.ReasonUnparsableBody), nil, nil
 	}
 	// The number's facts come from the cache; the client's address and the
 	// number's velocity are this request's, added on top.
@@ -169,7 +170,8 @@ func (s *Server) decide(ctx context.Context, req *policy.Request, route *policy.
 		}
 		numbers[i] = policy.Number{Field: v.field, Insight: engine.ForRequest(base, addr, vel)}
 	}
-	return route.Decide(req, numbers)
+	d, err := route.Decide(req, numbers)
+	return d, numbers, err
 }
 
 // regionHint resolves a route's region hint for one request: the header or

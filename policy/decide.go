@@ -115,20 +115,7 @@ func (r *Route) Decide(req *Request, numbers []Number) (Decision, error) {
 
 // decide runs the rules in order for one number.
 func (p *Policy) decide(n *Number, reqVal *ruleRequest, lists map[string]any) (Decision, error) {
-	view := n.Insight
-	if view.IP == nil || view.Velocity == nil {
-		// A number judged without request signals: rules read them as
-		// unknown and zero (one copy, never the cached insight changed).
-		c := *view
-		if c.IP == nil {
-			c.IP = &noIP
-		}
-		if c.Velocity == nil {
-			c.Velocity = &noVelocity
-		}
-		view = &c
-	}
-	vars := &activation{insight: view, request: reqVal, lists: lists}
+	vars := &activation{insight: judgedView(n.Insight), request: reqVal, lists: lists}
 	for _, rule := range p.Rules {
 		out, _, err := rule.program.Eval(vars)
 		if err != nil {
@@ -152,4 +139,21 @@ func (p *Policy) decide(n *Number, reqVal *ruleRequest, lists map[string]any) (D
 		return d, nil
 	}
 	return Decision{Action: Allow, Reason: ReasonNoRule, Policy: p.Name, Number: n}, nil
+}
+
+// judgedView is the insight rules read. A number judged without request
+// signals has them as unknown and zero (one copy, never the cached insight
+// changed).
+func judgedView(in *insight.Insight) *insight.Insight {
+	if in.IP != nil && in.Velocity != nil {
+		return in
+	}
+	c := *in
+	if c.IP == nil {
+		c.IP = &noIP
+	}
+	if c.Velocity == nil {
+		c.Velocity = &noVelocity
+	}
+	return &c
 }

@@ -42,7 +42,8 @@ func Default() (*Set, error) {
 
 // Load reads policy files, or every *.yaml and *.yml file of directories in
 // name order (hidden files and Kubernetes' ..data links are skipped, their
-// targets are read through the regular names), and compiles them together
+// targets are read through the regular names; so are policy test files,
+// *_test.yaml), and compiles them together
 // into one Set, as serve would: names are defined once across them all.
 func Load(paths ...string) (*Set, error) {
 	if len(paths) == 0 {
@@ -72,6 +73,14 @@ func Load(paths ...string) (*Set, error) {
 	return set, err
 }
 
+// IsTestFile reports whether a file name is a policy test file
+// (*_test.yaml or *_test.yml), which `phonegate test` runs and a directory
+// of policies leaves out.
+func IsTestFile(name string) bool {
+	base := filepath.Base(name)
+	return strings.HasSuffix(base, "_test.yaml") || strings.HasSuffix(base, "_test.yml")
+}
+
 // policyFiles lists the policy files path names: itself, or a directory's.
 func policyFiles(path string) ([]string, error) {
 	info, err := os.Stat(path)
@@ -88,7 +97,7 @@ func policyFiles(path string) ([]string, error) {
 		for _, e := range entries {
 			name := e.Name()
 			ext := filepath.Ext(name)
-			if strings.HasPrefix(name, ".") || (ext != ".yaml" && ext != ".yml") {
+			if strings.HasPrefix(name, ".") || (ext != ".yaml" && ext != ".yml") || IsTestFile(name) {
 				continue
 			}
 			files = append(files, filepath.Join(path, name))

@@ -248,6 +248,98 @@ func TestVersion(t *testing.T) {
 	}
 }
 
+// TestPolicyTestCommand: `phonegate test` over the example policies passes,
+// and a failing case makes it exit 1 with the case's file and line.
+func TestPolicyTestCommand(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"test", "--coverage", "../../examples/policies"}, nil, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s%s", code, stdout.String(), stderr.String())
+	}
+	if !regexp.MustCompile(`(?m)^[0-9]+ passed, 0 failed\n$`).MatchString(stdout.String()) {
+		t.Errorf("output %q", stdout.String())
+	}
+
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "p.yaml"), []byte("version: 1\nroutes:\n  - {name: a, policy: standard, fields: [phone], region: GB}\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "p_test.yaml"), []byte("cases:\n  - name: voip\n    request: {path: /x, headers: {content-type: application/json}, body: '{\"phone\": \"056 1234 5678\"}'}\n    expect: {decision: allow}\n"), 0o644)
+	stdout.Reset()
+	if code := run(context.Background(), []string{"test", dir}, nil, &stdout, &stderr); code != 1 {
+		t.Errorf("a failing case: exit %d", code)
+	}
+	want := filepath.Join(dir, "p_test.yaml") + ":2: case \"voip\": want decision allow, got tag\n0 passed, 1 failed\n"
+	if stdout.String() != want {
+		t.Errorf("output %q, want %q", stdout.String(), want)
+	}
+	if code := run(context.Background(), []string{"test", t.TempDir()}, nil, &stdout, &stderr); code != 1 {
+		t.Errorf("no test files: exit %d", code)
+	}
+}
+
+// TestEval: eval explains a request: route and why, each number with its
+// field and insight, every rule's result, the decision and what Envoy gets.
+func TestEval(t *testing.T) {
+	req := `{"path": "/api/register", "headers": {"content-type": "application/json", "x-request-id": "6f1c7c52-5a8e-4a55-9f55-6f3c1d0a7b21"}, "body": "{\"profile\": {\"mobile_number\": \"+44 56 1234 5678\"}}"}`
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"eval", "--policy", "../../examples/policies/standard.yaml"}, strings.NewReader(req), &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var out struct {
+		Route    string `json:"route"`
+		RouteWhy string `json:"route_why"`
+		Numbers  []struct {
+			Field   string         `json:"field"`
+			Insight map[string]any `json:"insight"`
+			Rules   []struct {
+				Rule    string `json:"rule"`
+				Held    bool   `json:"held"`
+				Decided bool   `json:"decided"`
+			} `json:"rules"`
+		} `json:"numbers"`
+		Decision struct {
+			Action, Rule, Field string
+			Tags                []string
+		} `json:"decision"`
+		DecisionID string `json:"decision_id"`
+		Envoy      struct {
+			Allowed         bool              `json:"allowed"`
+			Headers         map[string]string `json:"headers"`
+			DynamicMetadata map[string]any    `json:"dynamic_metadata"`
+		} `json:"envoy"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+		t.Fatalf("%v: %s", err, stdout.String())
+	}
+	if out.Route != "register" || !strings.Contains(out.RouteWhy, "starts with /api/register") {
+		t.Errorf("route %q (%s)", out.Route, out.RouteWhy)
+	}
+	if len(out.Numbers) != 1 || out.Numbers[0].Field != "profile.mobile_number" || out.Numbers[0].Insight["line_type"] != "voip" {
+		t.Fatalf("numbers %+v", out.Numbers)
+	}
+	rules := out.Numbers[0].Rules
+	if len(rules) != 2 || rules[0].Rule != "invalid" || rules[0].Held || rules[1].Rule != "low-or-disposable" || !rules[1].Held || !rules[1].Decided {
+		t.Errorf("rules %+v", rules)
+	}
+	if out.Decision.Action != "tag" || out.Decision.Rule != "low-or-disposable" || out.Decision.Field != "profile.mobile_number" {
+		t.Errorf("decision %+v", out.Decision)
+	}
+	if out.DecisionID != "6f1c7c52-5a8e-4a55-9f55-6f3c1d0a7b21" || !out.Envoy.Allowed || out.Envoy.Headers["x-phone-tags"] != "review" ||
+		out.Envoy.DynamicMetadata["decision_id"] != out.DecisionID {
+		t.Errorf("decision id %q, envoy %+v", out.DecisionID, out.Envoy)
+	}
+
+	stdout.Reset()
+	code = run(context.Background(), []string{"eval", "--policy", "../../examples/policies/standard.yaml", "--format", "text"}, strings.NewReader(req), &stdout, &stderr)
+	for _, want := range []string{"route: register (", "number at profile.mobile_number: +445612345678, GB, voip", "standard/low-or-disposable: true  <- decides: tag", "decision: tag", "header x-phone-tags: review"} {
+		if code != 0 || !strings.Contains(stdout.String(), want) {
+			t.Errorf("text output lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	if code := run(context.Background(), []string{"eval"}, strings.NewReader(req), &stdout, &stderr); code != 1 {
+		t.Errorf("no --policy: exit %d", code)
+	}
+}
+
 func TestLint(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.yaml")

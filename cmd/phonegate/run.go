@@ -17,6 +17,8 @@ Usage:
   phonegate serve   [--policy PATH] [--grpc-addr ADDR] [--http-addr ADDR]   run the ext_authz server
   phonegate lookup  [--region XX] [--ip ADDR] [--format json|text] [NUMBER...]   print what phonegate knows of numbers
   phonegate lint    PATH...                                                check policy files
+  phonegate test    [--run REGEX] [--coverage] [PATH...]                   run policy test files (*_test.yaml)
+  phonegate eval    --policy PATH [--request FILE|-] [--format json|text]  explain how one request would be decided
   phonegate version                                                        print the version
 
 Run 'phonegate COMMAND --help' for a command's flags.
@@ -36,12 +38,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = lookup(ctx, args[1:], stdin, stdout, stderr)
 	case "lint":
 		err = lint(args[1:], stdout, stderr)
+	case "test":
+		err = policyTest(args[1:], stdout, stderr)
+	case "eval":
+		err = eval(ctx, args[1:], stdin, stdout, stderr)
 	case "version":
 		printVersion(stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:
-		fmt.Fprintf(stderr, "phonegate: unknown command %q: want serve, lookup, lint or version\n\n%s", args[0], usage)
+		fmt.Fprintf(stderr, "phonegate: unknown command %q: want serve, lookup, lint, test, eval or version\n\n%s", args[0], usage)
 		return 2
 	}
 	var exit exitError
