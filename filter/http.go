@@ -23,6 +23,7 @@ func (s *Server) HTTPHandler() http.Handler {
 	mux.HandleFunc("GET /readyz", s.serveReadyz)
 	mux.Handle("GET /metrics", s.metrics.handler())
 	mux.HandleFunc("GET /v1/insight", s.serveInsight)
+	mux.HandleFunc("GET /v1/config", s.serveConfig)
 	if s.opts.Pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)

@@ -98,14 +98,24 @@ type Server struct {
 	// velocity outlives policies: a reload changes its settings, not its counts.
 	velocity VelocityStore
 	tracing  tracing
+	// lastReloadError is the last failed reload since the policy being
+	// served loaded; nil when the last reload succeeded.
+	lastReloadError atomic.Pointer[reloadError]
+}
+
+// reloadError is a failed reload, as /v1/config shows it.
+type reloadError struct {
+	At       time.Time `json:"at"`
+	Problems []string  `json:"problems"`
 }
 
 // snapshot is what one check reads: a policy set and the engine built with
 // its data. It is swapped whole, so a check never sees a policy with another
 // policy's tables, and a reload never waits for checks or makes them wait.
 type snapshot struct {
-	set    *policy.Set
-	engine *insight.Engine
+	set      *policy.Set
+	engine   *insight.Engine
+	loadedAt time.Time
 }
 
 var _ authv3.AuthorizationServer = (*Server)(nil)
@@ -143,7 +153,7 @@ func New(opts Options) *Server {
 func (s *Server) SetPolicy(set *policy.Set) {
 	s.swap.Lock()
 	defer s.swap.Unlock()
-	next := &snapshot{set: set}
+	next := &snapshot{set: set, loadedAt: time.Now()}
 	if cur := s.current.Load(); cur != nil && reflect.DeepEqual(cur.set.Data, set.Data) {
 		next.engine = cur.engine
 	} else {
@@ -175,11 +185,13 @@ func (s *Server) ApplyReload(set *policy.Set, err error) {
 		if cur := s.current.Load(); cur != nil {
 			kept = cur.set.Hash
 		}
+		s.lastReloadError.Store(&reloadError{At: time.Now(), Problems: problems})
 		s.log.Error("policy reload failed; keeping the last good policy", "problems", problems, "kept_hash", kept)
 		s.metrics.reloads.WithLabelValues("failure").Inc()
 		return
 	}
 	s.SetPolicy(set)
+	s.lastReloadError.Store(nil)
 	s.metrics.reloads.WithLabelValues("success").Inc()
 	s.log.Info("policy reloaded", "source", set.Source, "hash", set.Hash, "routes", len(set.Routes))
 }

@@ -109,7 +109,8 @@ const (
 // 10^8 numbers is a country, not a range.
 const MaxRangeDigits = 8
 
-func (c VelocityConfig) withDefaults() VelocityConfig {
+// WithDefaults fills the settings left at zero with the defaults.
+func (c VelocityConfig) WithDefaults() VelocityConfig {
 	switch {
 	case c.Window <= 0:
 		c.Window = DefaultVelocityWindow
@@ -187,7 +188,7 @@ type VelocityStore struct {
 
 // NewVelocityStore returns an empty store.
 func NewVelocityStore(cfg VelocityConfig) *VelocityStore {
-	cfg = cfg.withDefaults()
+	cfg = cfg.WithDefaults()
 	s := &VelocityStore{seed: maphash.MakeSeed(), epoch: velocityEpoch}
 	s.entries, _ = lru.New[string, *velocityEntry](cfg.MaxNumbers) // size > 0
 	s.groups, _ = lru.New[string, *groupEntry](cfg.MaxNumbers)
@@ -198,7 +199,7 @@ func NewVelocityStore(cfg VelocityConfig) *VelocityStore {
 // Configure changes the window, thresholds and bound; counts are kept (a
 // smaller bound evicts the least recently seen).
 func (s *VelocityStore) Configure(cfg VelocityConfig) {
-	cfg = cfg.withDefaults()
+	cfg = cfg.WithDefaults()
 	s.cfg.Store(&cfg)
 	s.entries.Resize(cfg.MaxNumbers)
 	s.groups.Resize(cfg.MaxNumbers)

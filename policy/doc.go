@@ -175,6 +175,46 @@
 // document in a file, duplicate names, a route naming a missing policy. Each problem is an [*Error] at file:line:col, and all of them
 // come back together as an [ErrorList].
 //
+// # JSON Schema
+//
+// schema.json is the format as a JSON Schema, generated from the types in
+// schema.go (go test ./policy -run SchemaJSON -update-schema); a policy file
+// that starts with
+//
+//	# yaml-language-server: $schema=https://raw.githubusercontent.com/phonegate/phonegate/main/policy/schema.json
+//
+// is completed and checked by editors that run the YAML language server.
+// The schema sees shapes, names and enums; only the parser checks CEL,
+// regions and paths.
+//
+// # Tests
+//
+// Policy test files (*_test.yaml, see [IsTestFile]) sit beside policies and
+// are left out when a directory is loaded. Each names a policy and lists
+// requests with the decision each must get:
+//
+//	policy: signup.yaml          # file or directory, relative to this file (default: this file's directory)
+//	cases:
+//	  - name: voip is tagged for review
+//	    request:
+//	      method: POST           # default POST
+//	      path: /api/register
+//	      host: signup.example.com
+//	      headers: {content-type: application/json, x-forwarded-for: 203.0.113.7}
+//	      body: '{"phone": "+44 56 1234 5678"}'
+//	      context_extensions: {phonegate-route: register}
+//	    expect:                  # every key optional; those given must match
+//	      decision: tag          # allow | tag | reject | pass (no route matched)
+//	      tags: [review]         # at least these
+//	      status: 403
+//	      route: register
+//	      rule: voip
+//	      reason: rule
+//
+// `phonegate test` runs them (package policytest) through the code Envoy's
+// Check runs; [Route.Explain] and [Set.RouteWhy] give `phonegate eval` its
+// account of a decision.
+//
 // This package knows nothing of gRPC or Envoy; package filter builds the
 // [Request] it reads.
 package policy

@@ -93,7 +93,7 @@ func (p *parser) parse(src []byte) fileDoc {
 	}
 	top := root.Content[0]
 	var version *yaml.Node
-	p.mapping(top, "policy file", []string{"version", "routes", "policies", "data", "velocity", "lists"}, func(key string, v *yaml.Node) {
+	p.mapping(top, "policy file", fileKeys["policy file"], func(key string, v *yaml.Node) {
 		switch key {
 		case "version":
 			version = v
@@ -134,9 +134,7 @@ func (p *parser) yamlError(err error) {
 
 func (p *parser) route(n *yaml.Node) routeDoc {
 	r := routeDoc{node: n}
-	keys := []string{"name", "match", "fields", "region", "policy", "dry_run", "denial_details",
-		"content_type_mismatch", "on_no_number", "on_partial_body", "on_unparsable_body"}
-	p.mapping(n, "route", keys, func(key string, v *yaml.Node) {
+	p.mapping(n, "route", fileKeys["route"], func(key string, v *yaml.Node) {
 		switch key {
 		case "name":
 			r.name = p.str(v)
@@ -186,7 +184,7 @@ func (p *parser) route(n *yaml.Node) routeDoc {
 func (p *parser) match(n *yaml.Node) Match {
 	var m Match
 	var pathKeys []string
-	p.mapping(n, "match", []string{"path", "path_prefix", "path_regex", "methods", "host"}, func(key string, v *yaml.Node) {
+	p.mapping(n, "match", fileKeys["match"], func(key string, v *yaml.Node) {
 		switch key {
 		case "path":
 			m.Path = p.path(v)
@@ -234,7 +232,7 @@ func (p *parser) regionHint(n *yaml.Node) RegionHint {
 		h.Fixed = p.regionCode(n)
 		return h
 	}
-	p.mapping(n, "region", []string{"header", "field", "default"}, func(key string, v *yaml.Node) {
+	p.mapping(n, "region", fileKeys["region"], func(key string, v *yaml.Node) {
 		switch key {
 		case "header":
 			h.Header = strings.ToLower(p.str(v))
@@ -279,7 +277,7 @@ var regionMistakes = map[string]string{"UK": "GB", "EN": "GB", "EL": "GR", "SP":
 // data reads the `data:` section: entries that extend or override the
 // engine's embedded tables.
 func (p *parser) data(n *yaml.Node, d *insight.Data) {
-	p.mapping(n, "data", []string{"disposable_prefixes", "fictitious_prefixes", "carriers", "country_caps", "receive_sms"}, func(key string, v *yaml.Node) {
+	p.mapping(n, "data", fileKeys["data"], func(key string, v *yaml.Node) {
 		switch key {
 		case "disposable_prefixes":
 			p.sequence(v, key, func(item *yaml.Node) { d.DisposablePrefixes = append(d.DisposablePrefixes, p.prefix(item)) })
@@ -288,7 +286,7 @@ func (p *parser) data(n *yaml.Node, d *insight.Data) {
 		case "carriers":
 			p.sequence(v, key, func(item *yaml.Node) {
 				c := insight.CarrierProfile{Source: p.source(item)}
-				seen := p.mapping(item, "carrier", []string{"name", "label", "disposable", "virtual", "source"}, func(key string, v *yaml.Node) {
+				seen := p.mapping(item, "carrier", fileKeys["carrier"], func(key string, v *yaml.Node) {
 					switch key {
 					case "name":
 						c.Name = p.str(v)
@@ -306,7 +304,7 @@ func (p *parser) data(n *yaml.Node, d *insight.Data) {
 		case "country_caps":
 			p.sequence(v, key, func(item *yaml.Node) {
 				c := insight.CountryCap{Source: p.source(item)}
-				seen := p.mapping(item, "country cap", []string{"region", "cap", "source"}, func(key string, v *yaml.Node) {
+				seen := p.mapping(item, "country cap", fileKeys["country cap"], func(key string, v *yaml.Node) {
 					switch key {
 					case "region":
 						if c.Region = strings.ToUpper(p.str(v)); c.Region != "001" {
@@ -320,7 +318,7 @@ func (p *parser) data(n *yaml.Node, d *insight.Data) {
 				d.CountryCaps = append(d.CountryCaps, c)
 			})
 		case "receive_sms":
-			p.mapping(v, "receive_sms", []string{"max_age", "exempt"}, func(key string, v *yaml.Node) {
+			p.mapping(v, "receive_sms", fileKeys["receive_sms"], func(key string, v *yaml.Node) {
 				switch key {
 				case "max_age":
 					if d.ReceiveSMSMaxAge != 0 {
@@ -343,7 +341,7 @@ func (p *parser) data(n *yaml.Node, d *insight.Data) {
 // thresholds.
 func (p *parser) velocity(n *yaml.Node) *insight.VelocityConfig {
 	c := &insight.VelocityConfig{}
-	p.mapping(n, "velocity", []string{"window", "max_numbers", "range_digits", "recent_abuse"}, func(key string, v *yaml.Node) {
+	p.mapping(n, "velocity", fileKeys["velocity"], func(key string, v *yaml.Node) {
 		switch key {
 		case "window":
 			c.Window = p.duration(v)
@@ -359,7 +357,7 @@ func (p *parser) velocity(n *yaml.Node) *insight.VelocityConfig {
 				p.errorf(v, "range_digits %d: want 1 to %d", c.RangeDigits, insight.MaxRangeDigits)
 			}
 		case "recent_abuse":
-			p.mapping(v, "recent_abuse", []string{"seen", "distinct_ips", "distinct_networks"}, func(key string, v *yaml.Node) {
+			p.mapping(v, "recent_abuse", fileKeys["recent_abuse"], func(key string, v *yaml.Node) {
 				n := p.int(v)
 				switch {
 				case n < 1:
@@ -413,7 +411,7 @@ func (p *parser) prefix(n *yaml.Node) insight.PrefixEntry {
 	if n.Kind == yaml.ScalarNode {
 		raw = p.str(n)
 	} else {
-		p.mapping(n, "prefix", []string{"prefix", "source"}, func(key string, v *yaml.Node) {
+		p.mapping(n, "prefix", fileKeys["prefix"], func(key string, v *yaml.Node) {
 			if key == "prefix" {
 				raw, at = p.str(v), v
 			}
@@ -458,7 +456,7 @@ func (p *parser) bool(n *yaml.Node) bool {
 
 func (p *parser) policy(n *yaml.Node) policyDoc {
 	pd := policyDoc{node: n}
-	p.mapping(n, "policy", []string{"name", "rules"}, func(key string, v *yaml.Node) {
+	p.mapping(n, "policy", fileKeys["policy"], func(key string, v *yaml.Node) {
 		switch key {
 		case "name":
 			pd.name = p.str(v)
@@ -477,7 +475,7 @@ func (p *parser) policy(n *yaml.Node) policyDoc {
 func (p *parser) rule(n *yaml.Node, index int) ruleDoc {
 	r := ruleDoc{node: n, name: fmt.Sprintf("rule %d", index)}
 	hasAction := false
-	p.mapping(n, "rule", []string{"name", "when", "action", "tags", "message", "status"}, func(key string, v *yaml.Node) {
+	p.mapping(n, "rule", fileKeys["rule"], func(key string, v *yaml.Node) {
 		switch key {
 		case "name":
 			r.name = p.str(v)

@@ -114,3 +114,25 @@ func TestReadFileErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeTestFile: the README's policy test file reads, and its case
+// passes against the policy it shows the route of (standard, on
+// /api/register).
+func TestReadmeTestFile(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)```yaml\n(# signup_test.yaml\n.*?)```").FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("the README shows no signup_test.yaml")
+	}
+	dir := writeFiles(t, map[string]string{
+		"signup_test.yaml": string(m[1]),
+		"signup.yaml":      "version: 1\nroutes:\n  - {name: register, match: {path_prefix: /api/register}, fields: [auto], policy: standard}\n",
+	})
+	var out bytes.Buffer
+	if res := Run(&out, []string{filepath.Join(dir, "signup_test.yaml")}, Options{}); !res.OK() || res.Passed != 1 {
+		t.Errorf("%+v\n%s", res, out.String())
+	}
+}
