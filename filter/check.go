@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
@@ -28,6 +29,8 @@ type verdict struct {
 	route    *policy.Route
 	numbers  []policy.Number // as judged, for Explain
 	hash     string          // keyed hash of the deciding number, for logs and metadata
+	annex    *numberAnnex    // the deciding number's prebuilt response pieces
+	outcomes *sync.Map       // the policy set's prebuilt outcomes (outcomeKey -> *outcome)
 	// id names the decision in logs, metadata and a denial's body: Envoy's
 	// x-request-id when it is one, else a new one.
 	id string
@@ -112,11 +115,12 @@ func (s *Server) check(ctx context.Context, view func() *policy.Request) (v verd
 	if err := ctx.Err(); err != nil {
 		return verdict{}, &fault{faultCanceled, status.FromContextError(err).Code(), err}
 	}
-	v.decision, v.numbers = &d, numbers
+	v.decision, v.numbers, v.outcomes = &d, numbers, &cur.outcomes
 	if n := d.Number; n != nil {
-		v.hash = numberHash(s.opts.HashKey, n.Insight.E164, n.Insight.Input)
+		v.annex = s.annexOf(n.Insight)
+		v.hash = v.annex.hash
 	}
-	s.logDecision(context.WithoutCancel(ctx), &v, time.Since(start))
+	s.logDecision(ctx, &v, time.Since(start))
 	return v, nil
 }
 
@@ -137,6 +141,9 @@ func (s *Server) decide(ctx context.Context, req *policy.Request, route *policy.
 		return route.Fallback(policy.ReasonUnparsableBody), nil, nil
 	}
 	b, err := readBody(req.ContentType, raw, route.ContentTypeMismatch)
+	if b != nil {
+		defer func() { b.tree.release() }() // the values found are strings of their own
+	}
 	var values []found
 	region := route.Region.Fixed
 	if err == nil {
@@ -210,6 +217,7 @@ func (s *Server) logDecision(ctx context.Context, v *verdict, took time.Duration
 	if !s.log.Enabled(ctx, slog.LevelInfo) {
 		return // nothing built for a line no one reads
 	}
+	ctx = context.WithoutCancel(ctx) // the line is written even if the caller has gone
 	d, dryRun := v.decision, v.route.DryRun
 	attrs := []slog.Attr{
 		slog.String("decision_id", v.id),

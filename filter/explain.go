@@ -48,9 +48,9 @@ func (s *Server) Explain(ctx context.Context, cr *authv3.CheckRequest) *Explanat
 		return e
 	}
 	if v.rejected() {
-		e.Response = deniedResponse(&v)
+		e.Response = decodedResponse(deniedResponse(&v))
 	} else {
-		e.Response = okResponse(&v)
+		e.Response = decodedResponse(okResponse(&v))
 	}
 	if v.route == nil {
 		return e

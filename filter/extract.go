@@ -41,7 +41,7 @@ func readBody(contentType string, raw []byte, mismatch policy.Mismatch) (*body, 
 	if len(trimmed) == 0 {
 		return b, nil
 	}
-	mediaType, params, err := mime.ParseMediaType(contentType)
+	mediaType, params, err := parseMediaType(contentType)
 	if err != nil && !errors.Is(err, mime.ErrInvalidMediaParameter) {
 		mediaType = ""
 	}
@@ -87,6 +87,7 @@ func readBody(contentType string, raw []byte, mismatch policy.Mismatch) (*body, 
 			return nil, err
 		}
 	}
+	b.tree.release()
 	b.tree = newTree(1)
 	b.text = true
 	_, err = b.tree.add(0, "", kindString, string(raw)) // text/plain, ...
@@ -187,4 +188,21 @@ func findInText(texts []string, region string) []found {
 		}
 	}
 	return out
+}
+
+// parseMediaType is mime.ParseMediaType with a fast path for the usual
+// parameterless, lower-case type ("application/json"), which it would parse
+// to itself with a map of no parameters.
+func parseMediaType(ct string) (string, map[string]string, error) {
+	slash := strings.IndexByte(ct, '/')
+	if slash <= 0 || slash == len(ct)-1 {
+		return mime.ParseMediaType(ct)
+	}
+	for i := 0; i < len(ct); i++ {
+		c := ct[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || i == slash || strings.IndexByte("!#$&^_.+-", c) >= 0) {
+			return mime.ParseMediaType(ct)
+		}
+	}
+	return ct, nil, nil
 }

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"errors"
 	"fmt"
+	"mime"
 	"slices"
 	"strings"
 	"testing"
@@ -387,4 +388,17 @@ func FuzzDecodeBody(f *testing.F) {
 			t.Fatal("identity changed the body")
 		}
 	})
+}
+
+// TestParseMediaTypeFastPath: the fast path gives what mime.ParseMediaType
+// gives, for the types it takes and those it hands on.
+func TestParseMediaTypeFastPath(t *testing.T) {
+	for _, ct := range []string{"application/json", "application/vnd.api+json", "text/plain", "Application/JSON",
+		"application/json; charset=utf-8", "multipart/form-data; boundary=x", "json", "/json", "application/", "a/b/c", "application/json ", ""} {
+		mt, params, err := parseMediaType(ct)
+		wmt, wparams, werr := mime.ParseMediaType(ct)
+		if mt != wmt || (err == nil) != (werr == nil) || len(params) != len(wparams) {
+			t.Errorf("%q: %q %v %v, mime gives %q %v %v", ct, mt, params, err, wmt, wparams, werr)
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package filter
 
 import (
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	"io"
 	"net"
 	"net/http"
@@ -43,11 +44,11 @@ func (s *Server) serveHTTPAuthz(w http.ResponseWriter, r *http.Request) {
 		w.Write(denialJSON(&v))
 		return
 	}
-	ours := map[string]bool{}
+	var ours []*corev3.HeaderValueOption
 	if v.decision != nil {
-		for _, kv := range upstreamHeaders(v.decision, v.route.DryRun) {
-			h.Set(kv[0], kv[1])
-			ours[kv[0]] = true
+		ours = responseHeaders(&v) // the gRPC mode's headers, as HTTP headers
+		for _, o := range ours {
+			h.Set(o.GetHeader().GetKey(), o.GetHeader().GetValue())
 		}
 	}
 	if spoofed := spoofedHeaders(v.req.Headers, ours); len(spoofed) > 0 {

@@ -4,8 +4,34 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"sync"
 
 	"github.com/go-json-experiment/json/jsontext"
+)
+
+// jsonDecoder is a decoder and its reader, kept between bodies: a check
+// reuses one instead of building its buffers again.
+type jsonDecoder struct {
+	dec   *jsontext.Decoder
+	r     bytes.Reader
+	stack []jsonFrame
+}
+
+type jsonFrame struct {
+	idx     int32
+	object  bool
+	key     string // objects: the key whose value comes next
+	haveKey bool
+}
+
+var (
+	jsonOptions = []jsontext.Options{
+		jsontext.AllowDuplicateNames(true), // every value counts: see jsonTree
+		jsontext.AllowInvalidUTF8(true),    // judge the number, not the encoding
+	}
+	jsonDecoders = sync.Pool{New: func() any {
+		return &jsonDecoder{dec: jsontext.NewDecoder(bytes.NewReader(nil), jsonOptions...)}
+	}}
 )
 
 // jsonTree reads a JSON body into t, token by token (jsontext, the streaming
@@ -14,42 +40,72 @@ import (
 // Several documents one after another are all read, since a decoder in the
 // upstream may read any of them. The keys of a top-level object are the
 // root's; any other top-level value sits under the root with no key.
+//
+// Keys and strings are substrings of one copy of the body (unquoted apart
+// only when they hold an escape), so a body costs one string, not one a key.
 func jsonTree(body []byte, t *tree) error {
-	dec := jsontext.NewDecoder(bytes.NewReader(body),
-		jsontext.AllowDuplicateNames(true), // every value counts: see above
-		jsontext.AllowInvalidUTF8(true))    // judge the number, not the encoding
-	type frame struct {
-		idx     int32
-		object  bool
-		key     string // objects: the key whose value comes next
-		haveKey bool
-	}
-	var stack []frame
-	for {
-		tok, err := dec.ReadToken()
-		if err == io.EOF {
-			if len(stack) > 0 {
-				return &errBody{format: "JSON", offset: dec.InputOffset(), why: "unexpected end"}
-			}
-			return nil
-		}
+	src := string(body)
+	d := jsonDecoders.Get().(*jsonDecoder)
+	defer func() {
+		d.r.Reset(nil)
+		d.dec.Reset(&d.r, jsonOptions...)
+		d.stack = d.stack[:0]
+		jsonDecoders.Put(d)
+	}()
+	d.r.Reset(body)
+	d.dec.Reset(&d.r, jsonOptions...)
+	dec := d.dec
+	// str reads the string value (or object name) next in the input.
+	str := func() (string, error) {
+		raw, err := dec.ReadValue()
 		if err != nil {
+			return "", err
+		}
+		end := int(dec.InputOffset())
+		if bytes.IndexByte(raw, '\\') < 0 && end >= len(raw) && end <= len(src) {
+			return src[end-len(raw)+1 : end-1], nil
+		}
+		unq, err := jsontext.AppendUnquote(nil, raw)
+		return string(unq), err
+	}
+	for {
+		kind := dec.PeekKind()
+		if kind == 0 { // the end, or an error ReadToken reports
+			_, err := dec.ReadToken()
+			if err == io.EOF {
+				if len(d.stack) > 0 {
+					return &errBody{format: "JSON", offset: dec.InputOffset(), why: "unexpected end"}
+				}
+				return nil
+			}
+			if err == nil {
+				err = io.ErrUnexpectedEOF
+			}
 			return jsonError(err, dec.InputOffset())
 		}
-		kind := tok.Kind()
 		parent, key := int32(0), ""
-		if n := len(stack); n > 0 {
-			f := &stack[n-1]
+		if n := len(d.stack); n > 0 {
+			f := &d.stack[n-1]
 			switch {
 			case f.object && !f.haveKey:
 				if kind == '}' {
-					stack = stack[:n-1]
+					if _, err := dec.ReadToken(); err != nil {
+						return jsonError(err, dec.InputOffset())
+					}
+					d.stack = d.stack[:n-1]
 				} else {
-					f.key, f.haveKey = tok.String(), true
+					name, err := str()
+					if err != nil {
+						return jsonError(err, dec.InputOffset())
+					}
+					f.key, f.haveKey = name, true
 				}
 				continue
 			case kind == ']':
-				stack = stack[:n-1]
+				if _, err := dec.ReadToken(); err != nil {
+					return jsonError(err, dec.InputOffset())
+				}
+				d.stack = d.stack[:n-1]
 				continue
 			}
 			parent = f.idx
@@ -57,13 +113,17 @@ func jsonTree(body []byte, t *tree) error {
 				key, f.haveKey = f.key, false
 			}
 		}
+		var err error
 		switch kind {
 		case '{', '[':
-			if len(stack) >= maxDepth {
+			if _, err := dec.ReadToken(); err != nil {
+				return jsonError(err, dec.InputOffset())
+			}
+			if len(d.stack) >= maxDepth {
 				return errTooDeep
 			}
 			idx := int32(0) // a top-level object is the root
-			if len(stack) > 0 || kind == '[' {
+			if len(d.stack) > 0 || kind == '[' {
 				k := kindArray
 				if kind == '{' {
 					k = kindObject
@@ -72,12 +132,25 @@ func jsonTree(body []byte, t *tree) error {
 					return err
 				}
 			}
-			stack = append(stack, frame{idx: idx, object: kind == '{'})
+			d.stack = append(d.stack, jsonFrame{idx: idx, object: kind == '{'})
+			continue
 		case '"':
-			_, err = t.add(parent, key, kindString, tok.String())
+			var v string
+			if v, err = str(); err != nil {
+				return jsonError(err, dec.InputOffset())
+			}
+			_, err = t.add(parent, key, kindString, v)
 		case '0':
-			_, err = t.add(parent, key, kindNumber, tok.String())
+			raw, rerr := dec.ReadValue()
+			if rerr != nil {
+				return jsonError(rerr, dec.InputOffset())
+			}
+			end := int(dec.InputOffset())
+			_, err = t.add(parent, key, kindNumber, src[end-len(raw):end])
 		default: // true, false, null
+			if _, rerr := dec.ReadToken(); rerr != nil {
+				return jsonError(rerr, dec.InputOffset())
+			}
 			_, err = t.add(parent, key, kindLiteral, "")
 		}
 		if err != nil {

@@ -2,6 +2,8 @@ package filter
 
 import (
 	"encoding/json"
+	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -9,10 +11,12 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
+	"github.com/phonegate/phonegate/insight"
 	"github.com/phonegate/phonegate/policy"
 	rpcstatus "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 )
 
 // The upstream headers phonegate sets. Every client-sent header with the
@@ -31,6 +35,9 @@ const (
 	HeaderPolicy     = "x-phone-policy"
 	HeaderDryRun     = "x-phone-dry-run" // on dry-run routes: the decision not enforced
 )
+
+// deniedStatus is the gRPC status of every denial.
+var deniedStatus = &rpcstatus.Status{Code: int32(codes.PermissionDenied), Message: "phone_rejected"}
 
 // denialBody is the JSON a rejected client reads.
 type denialBody struct {
@@ -82,35 +89,55 @@ func denialJSON(v *verdict) []byte {
 // sets the x-phone-* headers; in every case it removes client-sent x-phone-*
 // headers that it does not overwrite itself.
 func okResponse(v *verdict) *authv3.CheckResponse {
-	req, d := v.req, v.decision
-	dryRun := v.route != nil && v.route.DryRun
 	var set []*corev3.HeaderValueOption
-	ours := map[string]bool{}
-	if d != nil {
-		for _, h := range upstreamHeaders(d, dryRun) {
-			ours[h[0]] = true
-			set = append(set, &corev3.HeaderValueOption{
-				Header:       &corev3.HeaderValue{Key: h[0], Value: h[1]},
-				AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD,
-			})
-		}
+	if v.decision != nil {
+		set = responseHeaders(v)
 	}
-	ok := &authv3.OkHttpResponse{Headers: set, HeadersToRemove: spoofedHeaders(req.Headers, ours)}
+	ok := &authv3.OkHttpResponse{Headers: set, HeadersToRemove: spoofedHeaders(v.req.Headers, set)}
 	resp := &authv3.CheckResponse{
-		Status:       &rpcstatus.Status{Code: int32(codes.OK)},
+		Status:       okStatus,
 		HttpResponse: &authv3.CheckResponse_OkResponse{OkResponse: ok},
 	}
-	if d != nil {
-		resp.DynamicMetadata = metadata(v)
+	if v.decision != nil {
+		setMetadata(resp, v)
 	}
 	return resp
+}
+
+// responseHeaders are upstreamHeaders as HeaderValueOptions, from the
+// prebuilt pieces (prebuilt.go): the decision's, then the number's.
+func responseHeaders(v *verdict) []*corev3.HeaderValueOption {
+	d := v.decision
+	o := v.outcome()
+	set := make([]*corev3.HeaderValueOption, 0, len(o.headers)+7)
+	set = append(set, o.headers...)
+	if d.Number == nil {
+		return set
+	}
+	in := d.Number.Insight
+	if a := v.annex; a != nil && a.e164Header != nil {
+		set = append(set, a.e164Header)
+	} else {
+		set = append(set, newHeader(HeaderE164, in.E164))
+	}
+	set = append(set,
+		countryHeaders.get(in.Country.ISO2),
+		lineTypeHeaders.get(string(in.LineType)),
+		confidenceHeaders.get(string(in.Confidence)),
+		riskScoreHeader(in.RiskScore),
+		disposableHeader(in.IsDisposable),
+	)
+	if in.Carrier.Name != "" {
+		set = append(set, carrierHeaders.get(in.Carrier.Name))
+	}
+	return set
 }
 
 // deniedResponse rejects the request with the rule's status and a JSON body.
 func deniedResponse(v *verdict) *authv3.CheckResponse {
 	d, b := v.decision, denialJSON(v)
-	return &authv3.CheckResponse{
-		Status: &rpcstatus.Status{Code: int32(codes.PermissionDenied), Message: "phone_rejected"},
+	resp := &authv3.CheckResponse{
+		Status: deniedStatus,
 		HttpResponse: &authv3.CheckResponse_DeniedResponse{DeniedResponse: &authv3.DeniedHttpResponse{
 			Status: &typev3.HttpStatus{Code: typev3.StatusCode(d.Status)},
 			Headers: []*corev3.HeaderValueOption{{
@@ -119,8 +146,9 @@ func deniedResponse(v *verdict) *authv3.CheckResponse {
 			}},
 			Body: string(b),
 		}},
-		DynamicMetadata: metadata(v),
 	}
+	setMetadata(resp, v)
+	return resp
 }
 
 // upstreamHeaders lists the x-phone-* headers for a decision, describing the
@@ -159,11 +187,14 @@ func upstreamHeaders(d *policy.Decision, dryRun bool) [][2]string {
 // spoofedHeaders lists the client-sent x-phone-* headers that phonegate does
 // not set itself. Those it sets are overwritten instead: removing them as well
 // would, in Envoy versions that remove after setting, drop our own values.
-func spoofedHeaders(headers map[string]string, ours map[string]bool) []string {
+func spoofedHeaders(headers map[string]string, ours []*corev3.HeaderValueOption) []string {
 	var out []string
 	for name := range headers {
+		if len(name) < len(HeaderPrefix) || !strings.EqualFold(name[:len(HeaderPrefix)], HeaderPrefix) {
+			continue
+		}
 		lower := strings.ToLower(name)
-		if strings.HasPrefix(lower, HeaderPrefix) && !ours[lower] {
+		if !slices.ContainsFunc(ours, func(h *corev3.HeaderValueOption) bool { return h.GetHeader().GetKey() == lower }) {
 			out = append(out, lower)
 		}
 	}
@@ -171,45 +202,150 @@ func spoofedHeaders(headers map[string]string, ours map[string]bool) []string {
 	return out
 }
 
-// metadata is the dynamic metadata Envoy's access log reads under the
-// envoy.filters.http.ext_authz namespace. It never holds a raw number.
-func metadata(v *verdict) *structpb.Struct {
-	d, hash := v.decision, v.hash
-	dryRun := v.route != nil && v.route.DryRun
-	f := map[string]*structpb.Value{
-		"decision_id":   structpb.NewStringValue(v.id),
-		"enforced":      structpb.NewStringValue(string(enforced(d.Action, dryRun))),
-		"dry_run":       structpb.NewBoolValue(dryRun),
-		"decision":      structpb.NewStringValue(string(d.Action)),
-		"reason":        structpb.NewStringValue(string(d.Reason)),
-		"route":         structpb.NewStringValue(d.Route),
-		"policy":        structpb.NewStringValue(d.Policy),
-		"numbers_found": structpb.NewNumberValue(float64(d.Numbers)),
-	}
-	if d.Rule != "" {
-		f["rule"] = structpb.NewStringValue(d.Rule)
-	}
-	if len(d.Tags) > 0 {
-		f["tags"] = structpb.NewStringValue(strings.Join(d.Tags, ","))
-	}
+// setMetadata puts the dynamic metadata Envoy's access log reads (under the
+// envoy.filters.http.ext_authz namespace) into resp. It never holds a raw
+// number. The Struct is written as protobuf bytes from pieces encoded once
+// (the decision's, the number's) and this request's values, and carried as
+// the response's field 4 in its unknown fields: encoding the response copies
+// the bytes, with no Struct of Values built and walked by reflection per
+// check. A receiver (Envoy, or any gRPC client) reads an ordinary
+// dynamic_metadata; in process, [decodedResponse] gives the message as
+// received.
+func setMetadata(resp *authv3.CheckResponse, v *verdict) {
+	d := v.decision
+	o := v.outcome()
+	b := make([]byte, 0, 512)
+	b = append(b, o.metadata...)
+	b = appendString(b, "decision_id", v.id)
+	b = appendNumber(b, "numbers_found", d.Numbers)
 	if d.Number != nil {
 		in := d.Number.Insight
-		f["field"] = structpb.NewStringValue(d.Number.Field)
-		f["number_hash"] = structpb.NewStringValue(hash)
-		f["country"] = structpb.NewStringValue(in.Country.ISO2)
-		f["line_type"] = structpb.NewStringValue(string(in.LineType))
-		f["confidence"] = structpb.NewStringValue(string(in.Confidence))
-		f["risk_score"] = structpb.NewNumberValue(float64(in.RiskScore))
-		f["disposable"] = structpb.NewBoolValue(in.IsDisposable)
+		b = appendString(b, "field", d.Number.Field)
+		if v.annex != nil {
+			b = append(b, v.annex.metadata...)
+		} else {
+			b = appendNumberMetadata(b, in, v.hash)
+		}
+		b = appendNumber(b, "risk_score", in.RiskScore)
 		if in.IP != nil {
-			f["ip_country"] = structpb.NewStringValue(in.IP.Country)
-			f["ip_match"] = structpb.NewStringValue(in.IP.Match)
+			b = appendString(b, "ip_country", in.IP.Country)
+			b = appendString(b, "ip_match", in.IP.Match)
 		}
 		if in.Velocity != nil {
-			f["seen"] = structpb.NewNumberValue(float64(in.Velocity.Seen))
-			f["recent_abuse"] = structpb.NewBoolValue(in.Velocity.RecentAbuse)
-			f["velocity_source"] = structpb.NewStringValue(in.Velocity.Source)
+			b = appendNumber(b, "seen", in.Velocity.Seen)
+			b = appendBool(b, "recent_abuse", in.Velocity.RecentAbuse)
+			b = appendString(b, "velocity_source", in.Velocity.Source)
 		}
 	}
-	return &structpb.Struct{Fields: f}
+	// CheckResponse.dynamic_metadata is field 4: the Struct, length-delimited.
+	field := protowire.AppendTag(nil, checkResponseMetadataField, protowire.BytesType)
+	field = protowire.AppendBytes(field, b)
+	resp.ProtoReflect().SetUnknown(field)
+}
+
+// checkResponseMetadataField is CheckResponse's dynamic_metadata field
+// number (TestMetadataEncoding checks it against the descriptor).
+const checkResponseMetadataField = 4
+
+// appendNumberMetadata appends what a number alone fixes: its hash, country,
+// line type, confidence and whether it is disposable.
+func appendNumberMetadata(b []byte, in *insight.Insight, hash string) []byte {
+	b = appendString(b, "number_hash", hash)
+	b = appendString(b, "country", in.Country.ISO2)
+	b = appendString(b, "line_type", string(in.LineType))
+	b = appendString(b, "confidence", string(in.Confidence))
+	return appendBool(b, "disposable", in.IsDisposable)
+}
+
+// Struct entries: Struct.fields is a map<string, Value>, field 1, whose
+// entries are messages {key = 1; value = 2}; a Value is a oneof of
+// number_value (2, double), string_value (3) and bool_value (4), among others.
+
+// appendEntryHead appends an entry's tag, length and key, and the head of a
+// Value of valLen bytes.
+func appendEntryHead(b []byte, key string, valLen int) []byte {
+	entryLen := protowire.SizeTag(1) + protowire.SizeBytes(len(key)) + protowire.SizeTag(2) + protowire.SizeBytes(valLen)
+	b = protowire.AppendTag(b, 1, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(entryLen))
+	b = protowire.AppendTag(b, 1, protowire.BytesType)
+	b = protowire.AppendString(b, key)
+	b = protowire.AppendTag(b, 2, protowire.BytesType)
+	return protowire.AppendVarint(b, uint64(valLen))
+}
+
+func appendString(b []byte, key, s string) []byte {
+	b = appendEntryHead(b, key, protowire.SizeTag(3)+protowire.SizeBytes(len(s)))
+	b = protowire.AppendTag(b, 3, protowire.BytesType)
+	return protowire.AppendString(b, s)
+}
+
+func appendNumber(b []byte, key string, n int) []byte {
+	b = appendEntryHead(b, key, protowire.SizeTag(2)+protowire.SizeFixed64())
+	b = protowire.AppendTag(b, 2, protowire.Fixed64Type)
+	return protowire.AppendFixed64(b, math.Float64bits(float64(n)))
+}
+
+func appendBool(b []byte, key string, x bool) []byte {
+	b = appendEntryHead(b, key, protowire.SizeTag(4)+protowire.SizeVarint(protowire.EncodeBool(x)))
+	b = protowire.AppendTag(b, 4, protowire.VarintType)
+	return protowire.AppendVarint(b, protowire.EncodeBool(x))
+}
+
+// decodedResponse is resp as a receiver decodes it: its metadata, carried as
+// encoded bytes, becomes the DynamicMetadata message.
+func decodedResponse(resp *authv3.CheckResponse) *authv3.CheckResponse {
+	b, err := proto.Marshal(resp)
+	out := &authv3.CheckResponse{}
+	if err != nil || proto.Unmarshal(b, out) != nil {
+		return resp
+	}
+	return out
+}
+
+// outcome is the part of a response that a decision alone fixes: its
+// headers (decision, policy, dry run, tags) and metadata values. Built once
+// per route, policy, rule, action and reason, and kept with the policy set.
+type outcome struct {
+	headers  []*corev3.HeaderValueOption
+	metadata []byte // encoded Struct entries
+}
+
+type outcomeKey struct {
+	route        *policy.Route
+	policy, rule string
+	action       policy.Action
+	reason       policy.Reason
+}
+
+// outcome returns the verdict's outcome, building it on first use.
+func (v *verdict) outcome() *outcome {
+	d := v.decision
+	key := outcomeKey{v.route, d.Policy, d.Rule, d.Action, d.Reason}
+	if v.outcomes != nil {
+		if o, ok := v.outcomes.Load(key); ok {
+			return o.(*outcome)
+		}
+	}
+	dryRun := v.route != nil && v.route.DryRun
+	o := &outcome{}
+	for _, h := range upstreamHeaders(&policy.Decision{Action: d.Action, Policy: d.Policy, Tags: d.Tags}, dryRun) {
+		o.headers = append(o.headers, newHeader(h[0], h[1]))
+	}
+	add := func(k, val string) { o.metadata = appendString(o.metadata, k, val) }
+	add("enforced", string(enforced(d.Action, dryRun)))
+	o.metadata = appendBool(o.metadata, "dry_run", dryRun)
+	add("decision", string(d.Action))
+	add("reason", string(d.Reason))
+	add("route", d.Route)
+	add("policy", d.Policy)
+	if d.Rule != "" {
+		add("rule", d.Rule)
+	}
+	if len(d.Tags) > 0 {
+		add("tags", strings.Join(d.Tags, ","))
+	}
+	if v.outcomes != nil && v.route != nil {
+		v.outcomes.Store(key, o)
+	}
+	return o
 }

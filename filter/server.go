@@ -116,6 +116,7 @@ type snapshot struct {
 	set      *policy.Set
 	engine   *insight.Engine
 	loadedAt time.Time
+	outcomes sync.Map // outcomeKey -> *outcome: response pieces of each decision
 }
 
 var _ authv3.AuthorizationServer = (*Server)(nil)

@@ -439,3 +439,39 @@ func headerValue(hs []*corev3.HeaderValueOption, name string) string {
 	}
 	return ""
 }
+
+// TestMetadataEncoding: the metadata written as bytes decodes, in a receiver,
+// into the dynamic_metadata Struct with every key and value, for an allowed
+// and a rejected check; and the field number is the descriptor's.
+func TestMetadataEncoding(t *testing.T) {
+	if n := (&authv3.CheckResponse{}).ProtoReflect().Descriptor().Fields().ByName("dynamic_metadata").Number(); n != checkResponseMetadataField {
+		t.Fatalf("dynamic_metadata is field %d, the encoder writes %d", n, checkResponseMetadataField)
+	}
+	srv := New(Options{})
+	set, _ := policy.Default()
+	srv.SetPolicy(set)
+	srv.MarkWarm()
+	for body, want := range map[string]map[string]any{
+		`{"phone":"+44 7400 123456"}`: {"decision": "allow", "reason": "no_rule", "route": "default", "policy": "standard", "enforced": "allow",
+			"dry_run": false, "numbers_found": 1.0, "field": "phone", "country": "GB", "line_type": "mobile", "confidence": "verified",
+			"disposable": false, "risk_score": 5.0, "ip_match": "unknown", "seen": 1.0, "recent_abuse": false, "velocity_source": "local"},
+		`{"phone":"555-0100"}`: {"decision": "reject", "rule": "invalid", "tags": "invalid", "confidence": "invalid", "risk_score": 100.0},
+	} {
+		resp, err := srv.Check(context.Background(), envoyCheck("POST", "/signup", "application/json", body, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.GetDynamicMetadata() != nil {
+			t.Error("in process, the metadata is in the unknown fields")
+		}
+		md := decodedResponse(resp).GetDynamicMetadata().AsMap()
+		for k, v := range want {
+			if md[k] != v {
+				t.Errorf("%s: metadata %s = %v, want %v", body, k, md[k], v)
+			}
+		}
+		if h, _ := md["number_hash"].(string); len(h) != 16 || md["decision_id"] != "6f1c5a0e-3f77-4f5e-9c3a-2b6d0d8f3b1a" {
+			t.Errorf("%s: hash %v, decision id %v", body, md["number_hash"], md["decision_id"])
+		}
+	}
+}

@@ -3,6 +3,8 @@ package filter
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 )
 
 // A body, whatever its format, is read into a tree of keys before any number
@@ -71,9 +73,24 @@ func (e *errBody) Error() string {
 }
 
 func newTree(capacity int) *tree {
-	t := &tree{nodes: make([]node, 0, max(capacity, 16))}
+	t := trees.Get().(*tree)
+	t.nodes = slices.Grow(t.nodes[:0], max(capacity, 16))
 	t.nodes = append(t.nodes, node{kind: kindObject, first: -1, next: -1, last: -1})
 	return t
+}
+
+// trees keeps trees between checks: a check reuses one's nodes.
+var trees = sync.Pool{New: func() any { return new(tree) }}
+
+// release gives t back for reuse; nothing may use it after. Its nodes are
+// cleared so that a pooled tree keeps no body alive.
+func (t *tree) release() {
+	if cap(t.nodes) > maxNodes/4 {
+		return // a huge body's nodes are left to the collector
+	}
+	clear(t.nodes)
+	t.nodes = t.nodes[:0]
+	trees.Put(t)
 }
 
 // add appends a child to parent and returns its index.

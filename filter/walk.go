@@ -42,10 +42,16 @@ type walker struct {
 	out    []found
 	texts  []string // string values no field named, for the free-text pass
 	err    error
+
+	// Room for the usual body, so that walking one allocates nothing more.
+	keyBuf  [maxDepth + 1]string
+	outBuf  [4]found
+	textBuf [32]string
 }
 
 func newWalker(t *tree, fields []policy.Field) *walker {
 	w := &walker{t: t, fields: fields}
+	w.keys, w.out, w.texts = w.keyBuf[:0], w.outBuf[:0], w.textBuf[:0]
 	for _, f := range fields {
 		w.auto = w.auto || f.Auto
 	}
@@ -104,12 +110,13 @@ func (w *walker) attribute(obj int32) {
 	value := int32(-1)
 	for c := w.t.nodes[obj].first; c >= 0; c = w.t.nodes[c].next {
 		n := &w.t.nodes[c]
-		switch strings.ToLower(n.key) {
-		case "name", "key", "attribute", "attributename", "attribute_name", "field", "type":
+		switch k := n.key; {
+		case eqFold(k, "name"), eqFold(k, "key"), eqFold(k, "attribute"), eqFold(k, "attributename"),
+			eqFold(k, "attribute_name"), eqFold(k, "field"), eqFold(k, "type"):
 			if n.kind == kindString && name == "" {
 				name = n.value
 			}
-		case "value":
+		case eqFold(k, "value"):
 			if value < 0 {
 				value = c
 			}
@@ -301,3 +308,7 @@ func plainKey(k string) bool {
 	}
 	return true
 }
+
+// eqFold compares a key with a lower-case word under Unicode case folding
+// (the Kelvin sign is a k), without the copy strings.ToLower makes.
+func eqFold(key, word string) bool { return strings.EqualFold(key, word) }

@@ -122,14 +122,16 @@ func (e *Engine) Lookup(input, region string) *Insight {
 
 // compute scores input without the cache.
 func (e *Engine) compute(input, region string) *Insight {
-	in := &Insight{
+	a := &annexed{in: Insight{
 		Input:      input,
 		RegionHint: region,
 		LineType:   UnknownLine,
 		Carrier:    Carrier{Type: Unknown},
 		Location:   Location{TimeZones: []string{}},
 		Network:    Network{Reachable: Unknown, Ported: Unknown, Roaming: Unknown, Active: Unknown},
-	}
+	}}
+	in := &a.in
+	in.annex = &a.annex
 	defer e.finish(in)
 
 	if len(input) > MaxInputLen {

@@ -1,5 +1,7 @@
 package insight
 
+import "sync/atomic"
+
 // Insight is everything the engine knows about one number. It is returned by
 // [Engine.Lookup], shared through the cache, and must be treated as read-only.
 // The JSON form (snake_case) is the one `phonegate lookup`, logs and the HTTP
@@ -51,6 +53,40 @@ type Insight struct {
 	// Warnings lists every signal that lowered trust; empty when none did.
 	Warnings    []Warning   `json:"warnings"`
 	Diagnostics Diagnostics `json:"diagnostics"`
+
+	annex *Annex // shared by the copies ForRequest makes
+}
+
+// Annex holds what a caller derives from an insight alone (the filter's
+// per-number headers, metadata and keyed hash), so that it is built once per
+// cached insight instead of once per request. Copies of an insight made by
+// [Engine.ForRequest] share their base's annex. A nil *Annex (an insight not
+// made by the engine) stores nothing.
+type Annex struct{ v atomic.Value }
+
+// Annex returns the insight's annex; nil for an insight not made by the
+// engine.
+func (in *Insight) Annex() *Annex { return in.annex }
+
+// Load returns what was stored, or nil.
+func (a *Annex) Load() any {
+	if a == nil {
+		return nil
+	}
+	return a.v.Load()
+}
+
+// Store keeps v (always of one type) for every later Load.
+func (a *Annex) Store(v any) {
+	if a != nil {
+		a.v.Store(v)
+	}
+}
+
+// annexed is an insight and its annex in one allocation.
+type annexed struct {
+	in    Insight
+	annex Annex
 }
 
 // Country is the region a number belongs to.

@@ -180,6 +180,7 @@ func AddrNetwork(addr netip.Addr) netip.Prefix {
 // what it does not.
 type VelocityStore struct {
 	cfg     atomic.Pointer[VelocityConfig]
+	window  atomic.Pointer[string] // cfg.Window as text, for Velocity.Window
 	entries *lru.Cache[string, *velocityEntry]
 	groups  *lru.Cache[string, *groupEntry]
 	seed    maphash.Seed
@@ -193,6 +194,7 @@ func NewVelocityStore(cfg VelocityConfig) *VelocityStore {
 	s.entries, _ = lru.New[string, *velocityEntry](cfg.MaxNumbers) // size > 0
 	s.groups, _ = lru.New[string, *groupEntry](cfg.MaxNumbers)
 	s.cfg.Store(&cfg)
+	s.window.Store(new(cfg.Window.String()))
 	return s
 }
 
@@ -201,6 +203,7 @@ func NewVelocityStore(cfg VelocityConfig) *VelocityStore {
 func (s *VelocityStore) Configure(cfg VelocityConfig) {
 	cfg = cfg.WithDefaults()
 	s.cfg.Store(&cfg)
+	s.window.Store(new(cfg.Window.String()))
 	s.entries.Resize(cfg.MaxNumbers)
 	s.groups.Resize(cfg.MaxNumbers)
 }
@@ -287,7 +290,7 @@ func (s *VelocityStore) Observe(_ context.Context, o Sighting) Velocity {
 	sec := uint32(max(o.At.Sub(s.epoch), 0) / time.Second)
 	windowSec := uint32(cfg.Window / time.Second)
 	bucketLen := cfg.bucketSeconds()
-	v := Velocity{Window: cfg.Window.String(), Source: SourceLocal}
+	v := Velocity{Window: *s.window.Load(), Source: SourceLocal}
 
 	e, ok := s.entries.Get(o.Number)
 	if !ok {

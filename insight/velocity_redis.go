@@ -171,7 +171,7 @@ func (r *RedisVelocityStore) Observe(ctx context.Context, o Sighting) Velocity {
 		RangeSeen: int(counts[3]), RangeNumbers: int(counts[4]),
 		IPNumbers: int(counts[5]), NetworkNumbers: int(counts[6]),
 		CountrySeen: int(counts[7]),
-		Window:      cfg.Window.String(), Source: SourceRedis,
+		Window:      *r.local.window.Load(), Source: SourceRedis,
 	}
 	v.RecentAbuse = cfg.recentAbuse(&v)
 	return v
