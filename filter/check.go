@@ -175,7 +175,7 @@ func (s *Server) decide(ctx context.Context, req *policy.Request, route *policy.
 				seen[base.E164] = vel
 			}
 		}
-		numbers[i] = policy.Number{Field: v.field, Insight: engine.ForRequest(base, addr, vel)}
+		numbers[i] = policy.Number{Field: v.field, Insight: engine.ForRequestFrom(base, addr, req.ClientIP, vel)}
 	}
 	d, err := route.Decide(req, numbers)
 	return d, numbers, err

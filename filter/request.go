@@ -92,9 +92,16 @@ func clientIP(headers map[string]string, source string, trustedHops int) string 
 }
 
 func parseIP(s string) (string, bool) {
-	addr, err := netip.ParseAddr(strings.TrimSpace(s))
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", false // no header: not worth a parse error
+	}
+	addr, err := netip.ParseAddr(s)
 	if err != nil {
 		return "", false
+	}
+	if addr.Is4() {
+		return s, true // ParseAddr takes dotted quads only as String writes them
 	}
 	return addr.Unmap().String(), true
 }

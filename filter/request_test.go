@@ -53,3 +53,15 @@ func FuzzClientIP(f *testing.F) {
 		t.Fatalf("clientIP returned %q, which is not in the input", got)
 	})
 }
+
+// TestParseIPCanonical: parseIP gives the address as netip writes it, and
+// keeps the caller's string when it already is.
+func TestParseIPCanonical(t *testing.T) {
+	for in, want := range map[string]string{"203.0.113.7": "203.0.113.7", " 10.0.0.1 ": "10.0.0.1", "::ffff:192.0.2.1": "192.0.2.1",
+		"2001:DB8::1": "2001:db8::1", "": "", "010.0.0.1": "", "1.2.3": "", "not an ip": ""} {
+		got, ok := parseIP(in)
+		if got != want || ok != (want != "") {
+			t.Errorf("parseIP(%q) = %q %v, want %q", in, got, ok, want)
+		}
+	}
+}

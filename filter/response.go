@@ -214,7 +214,11 @@ func spoofedHeaders(headers map[string]string, ours []*corev3.HeaderValueOption)
 func setMetadata(resp *authv3.CheckResponse, v *verdict) {
 	d := v.decision
 	o := v.outcome()
-	b := make([]byte, 0, 512)
+	// The entries are written after room for the field's tag and length
+	// (at most 1 and 5 bytes), which are put in front once the length is
+	// known: one buffer a check.
+	const head = 6
+	b := make([]byte, head, 512)
 	b = append(b, o.metadata...)
 	b = appendString(b, "decision_id", v.id)
 	b = appendNumber(b, "numbers_found", d.Numbers)
@@ -238,9 +242,12 @@ func setMetadata(resp *authv3.CheckResponse, v *verdict) {
 		}
 	}
 	// CheckResponse.dynamic_metadata is field 4: the Struct, length-delimited.
-	field := protowire.AppendTag(nil, checkResponseMetadataField, protowire.BytesType)
-	field = protowire.AppendBytes(field, b)
-	resp.ProtoReflect().SetUnknown(field)
+	var prefix [head]byte
+	p := protowire.AppendTag(prefix[:0], checkResponseMetadataField, protowire.BytesType)
+	p = protowire.AppendVarint(p, uint64(len(b)-head))
+	start := head - len(p)
+	copy(b[start:], p)
+	resp.ProtoReflect().SetUnknown(b[start:])
 }
 
 // checkResponseMetadataField is CheckResponse's dynamic_metadata field

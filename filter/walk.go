@@ -275,6 +275,11 @@ func hasDigit(s string) bool {
 // number used as a key, say) is written as "?", so no number reaches a log.
 func pathOf(keys []string) string {
 	var b strings.Builder
+	n := len(keys)
+	for _, k := range keys {
+		n += len(k)
+	}
+	b.Grow(n)
 	for i, k := range keys {
 		if i > 0 {
 			b.WriteByte('.')

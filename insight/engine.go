@@ -280,13 +280,22 @@ func parseErrorReason(err error) string {
 // and the warnings and risk score that follow. base is not changed: the IP
 // and velocity of one request never reach the cache.
 func (e *Engine) ForRequest(base *Insight, addr netip.Addr, v *Velocity) *Insight {
+	return e.ForRequestFrom(base, addr, "", v)
+}
+
+// ForRequestFrom is ForRequest with the client's address also as text, as
+// netip writes it ("" to have it written), which saves formatting it again
+// on every check.
+func (e *Engine) ForRequestFrom(base *Insight, addr netip.Addr, addrText string, v *Velocity) *Insight {
 	if !addr.IsValid() && v == nil {
 		return base
 	}
-	in := *base
+	r := &requestInsight{in: *base} // the copy and its IP, one allocation
+	in := &r.in
 	in.Warnings = slices.Clip(base.Warnings)
 	if addr.IsValid() {
-		in.IP = ipOf(e.geo, addr, base.Country.ISO2)
+		ipOf(&r.ip, e.geo, addr, addrText, base.Country.ISO2)
+		in.IP = &r.ip
 		if in.IP.Match == MatchMismatch {
 			in.Warnings = append(in.Warnings, ipMismatchWarning(in.IP, base.Country.ISO2))
 			in.RiskScore = min(in.RiskScore+weightIPMismatch, 100)
@@ -299,5 +308,12 @@ func (e *Engine) ForRequest(base *Insight, addr netip.Addr, v *Velocity) *Insigh
 			in.RiskScore = min(in.RiskScore+weightRecentAbuse, 100)
 		}
 	}
-	return &in
+	return in
+}
+
+// requestInsight is an insight with this request's signals and the IP it
+// points to.
+type requestInsight struct {
+	in Insight
+	ip IP
 }

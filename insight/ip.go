@@ -92,15 +92,21 @@ func (m *MaxMindGeoIP) Country(addr netip.Addr) (string, bool) {
 // ipOf places a client address against a number's country. Addresses that
 // are not public (private, loopback, link-local, CGNAT, documentation ...)
 // have no country.
-func ipOf(geo GeoIP, addr netip.Addr, numberCountry string) *IP {
+//
+// text is the address as the caller has it, if that is how String writes it
+// (it saves formatting it again); "" formats addr.
+func ipOf(ip *IP, geo GeoIP, addr netip.Addr, text, numberCountry string) {
 	addr = addr.Unmap()
-	ip := &IP{Address: addr.String(), Match: MatchUnknown}
+	if text == "" {
+		text = addr.String()
+	}
+	*ip = IP{Address: text, Match: MatchUnknown}
 	if !isPublic(addr) {
-		return ip
+		return
 	}
 	c, ok := geo.Country(addr)
 	if !ok {
-		return ip
+		return
 	}
 	ip.Country = c
 	switch numberCountry {
@@ -110,7 +116,6 @@ func ipOf(geo GeoIP, addr netip.Addr, numberCountry string) *IP {
 	default:
 		ip.Match = MatchMismatch
 	}
-	return ip
 }
 
 // Ranges that are not on the public internet, beyond what netip reports.

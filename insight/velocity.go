@@ -182,7 +182,7 @@ type VelocityStore struct {
 	cfg     atomic.Pointer[VelocityConfig]
 	window  atomic.Pointer[string] // cfg.Window as text, for Velocity.Window
 	entries *lru.Cache[string, *velocityEntry]
-	groups  *lru.Cache[string, *groupEntry]
+	groups  *lru.Cache[groupKey, *groupEntry]
 	seed    maphash.Seed
 	epoch   time.Time // times are kept as seconds since epoch, in 32 bits
 }
@@ -192,7 +192,7 @@ func NewVelocityStore(cfg VelocityConfig) *VelocityStore {
 	cfg = cfg.WithDefaults()
 	s := &VelocityStore{seed: maphash.MakeSeed(), epoch: velocityEpoch}
 	s.entries, _ = lru.New[string, *velocityEntry](cfg.MaxNumbers) // size > 0
-	s.groups, _ = lru.New[string, *groupEntry](cfg.MaxNumbers)
+	s.groups, _ = lru.New[groupKey, *groupEntry](cfg.MaxNumbers)
 	s.cfg.Store(&cfg)
 	s.window.Store(new(cfg.Window.String()))
 	return s
@@ -302,9 +302,11 @@ func (s *VelocityStore) Observe(_ context.Context, o Sighting) Velocity {
 	var ipHash, netHash uint32
 	addr := o.Addr.Unmap()
 	network := AddrNetwork(addr)
+	ip16, net16 := addr.As16(), network.Addr().As16()
 	if addr.IsValid() {
-		ipHash = s.hash(addr.AsSlice())
-		netHash = s.hash(append(network.Addr().AsSlice(), byte(network.Bits())))
+		ipHash = s.hash(ip16[:])
+		netBits := [17]byte(append(net16[:], byte(network.Bits())))
+		netHash = s.hash(netBits[:])
 	}
 	e.mu.Lock()
 	e.seen.add(sec, bucketLen)
@@ -315,24 +317,39 @@ func (s *VelocityStore) Observe(_ context.Context, o Sighting) Velocity {
 	}
 	e.mu.Unlock()
 
-	number := s.hash([]byte(o.Number))
+	number := uint32(maphash.String(s.seed, o.Number)) | 1
 	if r := NumberRange(o.Number, cfg.RangeDigits); r != "" {
-		v.RangeSeen, v.RangeNumbers = s.group("r"+r, number, true, sec, bucketLen, windowSec)
+		v.RangeSeen, v.RangeNumbers = s.group(newGroupKey('r', r), number, true, sec, bucketLen, windowSec)
 	}
 	if addr.IsValid() {
-		_, v.IPNumbers = s.group("i"+string(addr.AsSlice()), number, false, sec, bucketLen, windowSec)
-		_, v.NetworkNumbers = s.group("n"+string(network.Addr().AsSlice()), number, false, sec, bucketLen, windowSec)
+		_, v.IPNumbers = s.group(newGroupKey('i', string(ip16[:])), number, false, sec, bucketLen, windowSec)
+		_, v.NetworkNumbers = s.group(newGroupKey('n', string(net16[:])), number, false, sec, bucketLen, windowSec)
 	}
 	if o.Country != "" {
-		v.CountrySeen, _ = s.group("c"+o.Country, 0, true, sec, bucketLen, windowSec)
+		v.CountrySeen, _ = s.group(newGroupKey('c', o.Country), 0, true, sec, bucketLen, windowSec)
 	}
 	v.RecentAbuse = cfg.recentAbuse(&v)
 	return v
 }
 
+// groupKey names a group: its kind (r range, i address, n network, c
+// country) and up to 16 bytes (a range's digits, an address, a country
+// code); a value, so that naming a group allocates nothing.
+type groupKey struct {
+	kind byte
+	n    uint8
+	b    [16]byte
+}
+
+func newGroupKey(kind byte, s string) groupKey {
+	k := groupKey{kind: kind, n: uint8(min(len(s), 16))}
+	copy(k.b[:], s)
+	return k
+}
+
 // group counts a sighting in the group named key: a check (when seen) and
 // the number (when not 0); it returns the checks and distinct numbers.
-func (s *VelocityStore) group(key string, number uint32, seen bool, sec, bucketLen, window uint32) (checks, numbers int) {
+func (s *VelocityStore) group(key groupKey, number uint32, seen bool, sec, bucketLen, window uint32) (checks, numbers int) {
 	g, ok := s.groups.Get(key)
 	if !ok {
 		g = &groupEntry{}

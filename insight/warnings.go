@@ -1,6 +1,10 @@
 package insight
 
-import "strconv"
+import (
+	"strconv"
+	"sync"
+	"sync/atomic"
+)
 
 // Warning is one signal that lowered trust, in the shape verification
 // reports use: a stable risk code, how grave it is, and descriptions for
@@ -44,13 +48,31 @@ var WarningCodes = []string{
 }
 
 func ipMismatchWarning(ip *IP, numberCountry string) Warning {
-	return Warning{
+	key := [2]string{ip.Country, numberCountry}
+	if w, ok := mismatchWarnings.Load(key); ok {
+		return w.(Warning)
+	}
+	w := Warning{
 		Risk: WarnIPCountryMismatch, LogType: "warning",
 		ShortDescription: "IP country mismatch",
 		LongDescription:  "The request comes from " + ip.Country + " but the number belongs to " + numberCountry + ".",
 		AdditionalData:   map[string]string{"ip_country": ip.Country, "number_country": numberCountry, "risk_weight": strconv.Itoa(weightIPMismatch)},
 	}
+	if mismatchCount.Add(1) <= maxMismatchWarnings {
+		mismatchWarnings.Store(key, w)
+	}
+	return w
 }
+
+// mismatchWarnings holds the IP_COUNTRY_MISMATCH warning of each pair of
+// countries, built once and shared read-only; past maxMismatchWarnings
+// pairs (a few dozen are usual) a warning is built per use.
+var (
+	mismatchWarnings sync.Map
+	mismatchCount    atomic.Int64
+)
+
+const maxMismatchWarnings = 4096
 
 func recentAbuseWarning(v *Velocity) Warning {
 	return Warning{
