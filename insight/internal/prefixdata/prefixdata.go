@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/nyaruka/phonenumbers/v2"
 	"golang.org/x/text/language"
@@ -22,10 +23,17 @@ var (
 	//go:embed regions_en.bin
 	regionData string
 
-	carrierTable   = load("carrier_en.bin", carrierData)
-	geocodingTable = load("geocoding_en.bin", geocodingData)
-	zoneTable      = load("timezones.bin", timezoneData)
-	regionTable    = load("regions_en.bin", regionData)
+	carrierTable = load("carrier_en.bin", carrierData)
+	zoneTable    = load("timezones.bin", timezoneData)
+	regionTable  = load("regions_en.bin", regionData)
+	// geocodingTable is read on first use: reading even its header maps
+	// about 2 MB of the binary (the kernel maps a page cache folio at a
+	// time), which a process that never places a geographic number (a
+	// lookup of one mobile) need not carry.
+	geocodingTable = sync.OnceValue(func() *table {
+		t := load("geocoding_en.bin", geocodingData)
+		return &t
+	})
 
 	// zoneLists are the distinct lists of time zones, by value index:
 	// substrings of the embedded file, split once (315 lists, two
@@ -75,7 +83,7 @@ func Carrier(e164 string) string { return mapperValue(&carrierTable, e164) }
 // data's longest matching prefix), or "" when no prefix matches. Unlike
 // [DescriptionForValidNumber] it neither removes a mobile token nor falls
 // back to the country's name.
-func Area(e164 string) string { return mapperValue(&geocodingTable, e164) }
+func Area(e164 string) string { return mapperValue(geocodingTable(), e164) }
 
 // TimeZones are the time zones of the longest prefix of number (E.164,
 // the "+" optional) that has any, [UnknownZone] alone when none has, or nil
@@ -144,7 +152,7 @@ func DescriptionForValidNumber(num *phonenumbers.PhoneNumber) string {
 		}
 	}
 	var buf [40]byte
-	if area := mapperValue(&geocodingTable, e164(&buf, lookup)); area != "" {
+	if area := mapperValue(geocodingTable(), e164(&buf, lookup)); area != "" {
 		return area
 	}
 	return CountryNameForNumber(num)
