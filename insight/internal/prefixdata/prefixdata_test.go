@@ -202,6 +202,7 @@ func (a *agreement) typed(num *phonenumbers.PhoneNumber) {
 // TestAgreesWithLibphonenumber: for every example number and about 200,000
 // variants of them, every lookup answers what nyaruka's answers.
 func TestAgreesWithLibphonenumber(t *testing.T) {
+	t.Parallel() // the longest test here: 46 s with -race
 	a := &agreement{t: t, checked: map[string]int{}}
 	exs := examples()
 	for _, n := range exs {
@@ -250,6 +251,7 @@ func rawNumber(s string) *phonenumbers.PhoneNumber {
 // TestEveryPrefixAgrees puts every prefix of every table, alone and with
 // random digits after it, to the library's lookups.
 func TestEveryPrefixAgrees(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(13, 1))
 	a := &agreement{t: t, checked: map[string]int{}}
 	for _, tb := range []*table{&carrierTable, geocodingTable(), &zoneTable} {
