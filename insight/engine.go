@@ -6,12 +6,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/nyaruka/phonenumbers/v2"
-	"github.com/nyaruka/phonenumbers/v2/carrier"
-	"github.com/nyaruka/phonenumbers/v2/geocoding"
-	"github.com/nyaruka/phonenumbers/v2/timezone"
+	"github.com/phonegate/phonegate/insight/internal/prefixdata"
 )
 
 // MaxInputLen is the longest input the engine parses. libphonenumber refuses
@@ -51,9 +48,6 @@ type Engine struct {
 	cache  *cache
 	tables *tables
 	geo    GeoIP
-	// countryZones holds the time zones of non-geographic numbers, by
-	// dialing code (int32 -> []string, shared and read-only).
-	countryZones sync.Map
 }
 
 // New returns an engine. Call [Engine.Warm] before serving so the first request
@@ -74,10 +68,11 @@ func New(opts Options) *Engine {
 	return &Engine{cache: newCache(size, opts.Stats), tables: compileData(data), geo: geo}
 }
 
-// Warm loads libphonenumber's metadata, carrier, geocoding and time-zone data
-// by scoring an example number of every supported region and type, and the
-// list of receive-SMS numbers, so the first real lookup is as fast as the
-// rest. It bypasses the cache.
+// Warm loads libphonenumber's metadata by scoring an example number of every
+// supported region and type, and the list of receive-SMS numbers, so the
+// first real lookup is as fast as the rest. It bypasses the cache. (Carrier,
+// geocoding and time-zone data need no loading: they are tables read in
+// place, package prefixdata.)
 func (e *Engine) Warm() {
 	receiveSMS()
 	for region := range phonenumbers.GetSupportedRegions() {
@@ -169,24 +164,21 @@ func (e *Engine) compute(input, region string) *Insight {
 	in.IsVirtual = in.LineType == VoIP
 	in.Carrier.Type = carrierTypes[in.LineType]
 	// ForValidNumber: the number is valid here, and invalid numbers get no carrier.
-	if name, err := carrier.GetNameForValidNumber(num, "en"); err == nil {
-		in.Carrier.Name = name
-	}
-	e.locate(in, num, typ)
+	in.Carrier.Name = prefixdata.CarrierForValidNumber(num)
+	locate(in, num, typ)
 	return in
 }
 
 // locate fills the location of a valid number. It does what libphonenumber's
-// GetDescriptionForNumber and GetTimeZonesForNumber do, without computing the
-// number type a third and fourth time: a geographic number is looked up by its
-// digits; any other has the location of its country, which depends on the
-// dialing code alone and is kept per code.
-func (e *Engine) locate(in *Insight, num *phonenumbers.PhoneNumber, typ phonenumbers.PhoneNumberType) {
+// GetDescriptionForNumber and GetTimeZonesForNumber do (package prefixdata
+// holds the library's data and answers as it does), without computing the
+// number type a third and fourth time: a geographic number is looked up by
+// its digits; any other has the location of its country, which depends on
+// the dialing code alone.
+func locate(in *Insight, num *phonenumbers.PhoneNumber, typ phonenumbers.PhoneNumberType) {
 	if typ != phonenumbers.UNKNOWN && phonenumbers.IsNumberGeographicalForType(typ, int(num.GetCountryCode())) {
-		if desc, err := geocoding.GetDescriptionForValidNumber(num, "en"); err == nil {
-			in.Location.Description = desc
-		}
-		if zones, err := timezone.GetTimeZonesForGeographicalNumber(num); err == nil {
+		in.Location.Description = prefixdata.DescriptionForValidNumber(num)
+		if zones := prefixdata.TimeZonesForGeographicalNumber(num); zones != nil {
 			in.Location.TimeZones = knownZones(zones)
 		}
 		return
@@ -196,26 +188,25 @@ func (e *Engine) locate(in *Insight, num *phonenumbers.PhoneNumber, typ phonenum
 		if in.Country.ISO2 != nonGeographicRegion { // a global service is nowhere
 			in.Location.Description = in.Country.Name
 		}
-	} else if desc, err := geocoding.GetDescriptionForNumber(num, "en"); err == nil {
+	} else {
 		// A code shared by several regions (+1, +7, +47, ...): libphonenumber
 		// names the country only when the number is valid in just one of them.
-		in.Location.Description = desc
+		in.Location.Description = prefixdata.CountryNameForNumber(num)
 	}
-	if zones, ok := e.countryZones.Load(code); ok {
-		in.Location.TimeZones = zones.([]string)
-		return
-	}
-	if zones, err := timezone.GetTimeZonesForNumber(num); err == nil {
+	if zones := prefixdata.TimeZonesForCountryCode(code); zones != nil {
 		in.Location.TimeZones = knownZones(zones)
-		e.countryZones.Store(code, in.Location.TimeZones)
 	}
 }
 
-// knownZones drops ICU's Etc/Unknown.
+// knownZones drops ICU's Etc/Unknown. zones are shared and read-only, and so
+// is the result: an insight's time zones are never modified.
 func knownZones(zones []string) []string {
+	if !slices.Contains(zones, prefixdata.UnknownZone) {
+		return zones
+	}
 	out := make([]string, 0, len(zones))
 	for _, z := range zones {
-		if z != timezone.Unknown {
+		if z != prefixdata.UnknownZone {
 			out = append(out, z)
 		}
 	}
