@@ -84,6 +84,18 @@ func BenchmarkCheckGRPC(b *testing.B) {
 	benchmarkCheckGRPC(b, Options{}, 16)
 }
 
+// BenchmarkCheckGRPCWorkers is BenchmarkCheckGRPC with grpc-go's stream
+// workers off (a new goroutine a check, as grpc-go does by default) and on
+// (one a CPU, phonegate's default).
+func BenchmarkCheckGRPCWorkers(b *testing.B) {
+	for _, w := range []struct {
+		name    string
+		workers int
+	}{{"off", -1}, {"cpus", 0}} {
+		b.Run("workers="+w.name, func(b *testing.B) { benchmarkCheckGRPC(b, Options{GRPCStreamWorkers: w.workers}, 16) })
+	}
+}
+
 // BenchmarkVelocityGRPC is BenchmarkCheckGRPC with velocity kept in process
 // (local) or shared through a real redis-server on loopback (redis, one Lua
 // script a check, --redis-timeout's default), under a light load (2 callers:

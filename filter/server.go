@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"reflect"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 )
 
@@ -63,6 +65,11 @@ type Options struct {
 	// W3C traceparent in the checked request's headers) and every gRPC call
 	// (otelgrpc); nil turns tracing off.
 	TracerProvider trace.TracerProvider
+	// GRPCStreamWorkers is how many long-lived goroutines handle gRPC
+	// streams: 0 is one per CPU (GOMAXPROCS), negative turns workers off
+	// (grpc-go's default: a new goroutine, and a new stack to grow, per
+	// check). BENCHMARKS.md has the measurement behind the default.
+	GRPCStreamWorkers int
 }
 
 // VelocityStore counts the sightings of numbers, ranges, addresses and
@@ -248,6 +255,18 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 		grpc.StatsHandler(oversizeCounter{s.metrics}),
 		grpc.ChainUnaryInterceptor(s.metrics.grpc.UnaryServerInterceptor()),
 		grpc.ChainStreamInterceptor(s.metrics.grpc.StreamServerInterceptor()),
+		// Envoy keeps its connections to phonegate open and, with
+		// connection_keepalive set on the cluster, pings them; grpc-go's
+		// default policy closes a connection pinged more often than every 5
+		// minutes (GOAWAY too_many_pings). Accept pings every 10 s or more,
+		// with or without a check in flight.
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+	}
+	if w := s.opts.GRPCStreamWorkers; w >= 0 {
+		if w == 0 {
+			w = runtime.GOMAXPROCS(0)
+		}
+		gopts = append(gopts, grpc.NumStreamWorkers(uint32(w)))
 	}
 	if s.opts.TracerProvider != nil {
 		gopts = append(gopts, grpc.StatsHandler(grpcStatsHandler(s.opts.TracerProvider)))
