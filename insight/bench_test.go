@@ -79,7 +79,7 @@ func BenchmarkCacheEntryHeap(b *testing.B) {
 func BenchmarkParseReceiveSMS(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := parseReceiveSMS("receive_sms_numbers.txt", "receive_sms_ranges.txt"); err != nil {
+		if _, err := openReceiveSMS(receiveSMSBin, "receive_sms_ranges.txt"); err != nil {
 			b.Fatal(err)
 		}
 	}

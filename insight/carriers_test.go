@@ -35,8 +35,8 @@ func TestCarrierProfilesMatchLibphonenumber(t *testing.T) {
 	// Receive-SMS numbers by the profile their carrier matches.
 	l := receiveSMS()
 	seen := map[string]int{}
-	for _, n := range l.nums {
-		num, err := phonenumbers.Parse("+"+strconv.FormatUint(n, 10), "")
+	for i := range l.n {
+		num, err := phonenumbers.Parse("+"+strconv.FormatUint(l.num(i), 10), "")
 		if err != nil {
 			continue
 		}

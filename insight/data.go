@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-//go:embed data/*.txt
+//go:embed data/carriers.txt data/country_caps.txt data/disposable_prefixes.txt data/fictitious.txt data/receive_sms_ranges.txt
 var embedded embed.FS
 
 // Data is the engine's tables: carrier profiles, disposable prefixes, country

@@ -24,7 +24,7 @@ func DataSets() []DataSet {
 	d := DefaultData()
 	return []DataSet{
 		{Name: "libphonenumber_metadata", Version: metadata.Version + " (" + moduleVersion("github.com/nyaruka/phonenumbers/v2") + ")"},
-		{Name: "receive_sms_numbers", Version: l.version, Date: dayString(l.newest), Entries: len(l.nums)},
+		{Name: "receive_sms_numbers", Version: l.version, Date: dayString(l.newest), Entries: l.n},
 		{Name: "receive_sms_ranges", Version: l.version, Date: dayString(l.newest), Entries: len(l.ranges)},
 		{Name: "carrier_profiles", Version: updated("carriers.txt"), Entries: len(d.Carriers)},
 		{Name: "disposable_prefixes", Version: updated("disposable_prefixes.txt"), Entries: len(d.DisposablePrefixes)},

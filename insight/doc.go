@@ -39,7 +39,7 @@
 //  3. Country cap: listed regions are capped (data/country_caps.txt: the
 //     non-geographic codes at likely).
 //  4. Disposable prefix: the longest E.164 prefix in data/disposable_prefixes.txt
-//     (and a policy's), or the number in data/receive_sms_numbers.txt or its
+//     (and a policy's), or the number in data/receive_sms_numbers.bin or its
 //     block in data/receive_sms_ranges.txt (numbers seen on public
 //     receive-SMS websites, from the MIT-licensed iP.1
 //     disposable-phone-numbers list, with the day each was last seen),

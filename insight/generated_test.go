@@ -36,14 +36,14 @@ func TestReceiveSMSFilesRegenerate(t *testing.T) {
 		t.Fatal("receive_sms_numbers.txt names no version and commit")
 	}
 	dir := t.TempDir()
-	numbers, ranges := filepath.Join(dir, "numbers.txt"), filepath.Join(dir, "ranges.txt")
+	numbers, ranges, bin := filepath.Join(dir, "numbers.txt"), filepath.Join(dir, "ranges.txt"), filepath.Join(dir, "numbers.bin")
 	cmd := exec.Command("go", "run", "./insight/data/receivesms/gen.go", "-version", string(m[1]), "-commit", string(m[2]),
-		"-numbers", numbers, "-ranges", ranges, filepath.Join("insight", sharedReceiveSMSList))
+		"-numbers", numbers, "-ranges", ranges, "-bin", bin, filepath.Join("insight", sharedReceiveSMSList))
 	cmd.Dir = ".."
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("gen.go: %v\n%s", err, out)
 	}
-	for generated, name := range map[string]string{numbers: "receive_sms_numbers.txt", ranges: "receive_sms_ranges.txt"} {
+	for generated, name := range map[string]string{numbers: "receive_sms_numbers.txt", ranges: "receive_sms_ranges.txt", bin: "receive_sms_numbers.bin"} {
 		got, _ := os.ReadFile(generated)
 		want, _ := os.ReadFile(filepath.Join("data", name))
 		if !bytes.Equal(got, want) {

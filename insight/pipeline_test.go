@@ -217,12 +217,22 @@ func TestNormalizePrefix(t *testing.T) {
 }
 
 func TestReceiveSMSNumbers(t *testing.T) {
-	l, err := parseReceiveSMS("receive_sms_numbers.txt", "receive_sms_ranges.txt")
+	l, err := openReceiveSMS(receiveSMSBin, "receive_sms_ranges.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(l.nums) < 125000 || len(l.nums) != len(l.days) || len(l.ranges) == 0 {
-		t.Fatalf("%d numbers, %d dates, %d ranges", len(l.nums), len(l.days), len(l.ranges))
+	if l.n < 125000 || len(l.ranges) == 0 {
+		t.Fatalf("%d numbers, %d ranges", l.n, len(l.ranges))
+	}
+	for i := 1; i < l.n; i++ {
+		if l.num(i) <= l.num(i-1) {
+			t.Fatalf("numbers %d and %d out of order", i-1, i)
+		}
+	}
+	for _, damaged := range [][]byte{nil, receiveSMSBin[:100], append([]byte("XX"), receiveSMSBin[2:]...)} {
+		if _, err := openReceiveSMS(damaged, "receive_sms_ranges.txt"); err == nil {
+			t.Errorf("a damaged binary of %d bytes opened", len(damaged))
+		}
 	}
 	if l.version != "2.1.1628" || dayString(l.newest) != "2026-08-22" {
 		t.Errorf("version %q, newest %s", l.version, dayString(l.newest))

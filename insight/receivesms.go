@@ -3,8 +3,12 @@ package insight
 import (
 	"bufio"
 	"bytes"
+	"cmp"
+	_ "embed"
+	"encoding/binary"
+	"errors"
 	"fmt"
-	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,22 +23,30 @@ import (
 const DefaultReceiveSMSMaxAge = 365 * 24 * time.Hour
 
 // receiveSMSSource names the embedded list of numbers seen on public
-// receive-SMS websites (data/receive_sms_numbers.txt and
+// receive-SMS websites (data/receive_sms_numbers.bin and
 // data/receive_sms_ranges.txt, written by data/receivesms/gen.go).
 const receiveSMSSource = "seen on public receive-SMS websites (iP.1 disposable-phone-numbers list)"
 
 // receiveSMSList is the embedded list: whole numbers and the 1,000-number
-// blocks where they cluster, each with the day last seen. 10 bytes a number,
-// searched in O(log n).
+// blocks where they cluster, each with the day last seen. The numbers are
+// read in place from the embedded binary (10 bytes a number, searched in
+// O(log n)): nothing is parsed or copied at start-up.
 type receiveSMSList struct {
 	version string // of the upstream list, from the files' header
 	newest  uint16 // the newest day in the list: "now" for max_age
 
-	nums []uint64 // E.164 digits as an integer, ascending
-	days []uint16 // days from 2000-01-01 to the day last seen
+	n    int
+	nums []byte // n little-endian uint64: E.164 digits as an integer, ascending
+	days []byte // n little-endian uint16: days from 2000-01-01 to the day last seen
 
 	ranges map[string]receiveSMSRange // E.164 digits (no +) less the last rangeDigits
 }
+
+//go:embed data/receive_sms_numbers.bin
+var receiveSMSBin []byte
+
+func (l *receiveSMSList) num(i int) uint64 { return binary.LittleEndian.Uint64(l.nums[8*i:]) }
+func (l *receiveSMSList) day(i int) uint16 { return binary.LittleEndian.Uint16(l.days[2*i:]) }
 
 // receiveSMSRange is a block of 1,000 numbers where listed numbers cluster.
 type receiveSMSRange struct {
@@ -58,47 +70,44 @@ var epoch2000 = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func dayString(d uint16) string { return epoch2000.AddDate(0, 0, int(d)).Format(time.DateOnly) }
 
-// receiveSMS is the embedded list, parsed once.
+// receiveSMS is the embedded list, opened once.
 var receiveSMS = sync.OnceValue(func() *receiveSMSList {
-	l, err := parseReceiveSMS("receive_sms_numbers.txt", "receive_sms_ranges.txt")
+	l, err := openReceiveSMS(receiveSMSBin, "receive_sms_ranges.txt")
 	if err != nil {
-		panic("insight: embedded data: " + err.Error()) // the tests parse it; a bad build only
+		panic("insight: embedded data: " + err.Error()) // the tests open it; a bad build only
 	}
 	return l
 })
 
-func parseReceiveSMS(numbersFile, rangesFile string) (*receiveSMSList, error) {
-	b, err := embedded.ReadFile("data/" + numbersFile)
-	if err != nil {
-		return nil, err
+// openReceiveSMS reads the binary's header (see data/receivesms/gen.go) and
+// the ranges file.
+func openReceiveSMS(bin []byte, rangesFile string) (*receiveSMSList, error) {
+	const magic = "PGRSMS1\n"
+	bad := errors.New("receive_sms_numbers.bin: damaged: regenerate it")
+	if len(bin) < len(magic)+1 || string(bin[:len(magic)]) != magic {
+		return nil, bad
 	}
-	lines := bytes.Count(b, []byte{'\n'})
-	l := &receiveSMSList{nums: make([]uint64, 0, lines), days: make([]uint16, 0, lines), ranges: map[string]receiveSMSRange{}}
-	l.version = headerVersion(b)
-	err = eachRow(numbersFile, b, func(f [][]byte) error {
-		n, okN := atou(f[0])
-		d, err := parseDay(f[1])
-		if len(f) != 2 || !okN || err != nil {
-			return fmt.Errorf("want E.164 digits, a space and a YYYY-MM-DD date")
-		}
-		if len(l.nums) > 0 && n <= l.nums[len(l.nums)-1] {
-			return fmt.Errorf("not in ascending order")
-		}
-		l.nums = append(l.nums, n)
-		l.days = append(l.days, d)
-		l.newest = max(l.newest, d)
-		return nil
-	})
-	if err != nil {
-		return nil, err
+	rest := bin[len(magic):]
+	vlen := int(rest[0])
+	if len(rest) < 1+vlen+6 {
+		return nil, bad
 	}
+	l := &receiveSMSList{version: string(rest[1 : 1+vlen]), ranges: map[string]receiveSMSRange{}}
+	rest = rest[1+vlen:]
+	l.n = int(binary.LittleEndian.Uint32(rest))
+	l.newest = binary.LittleEndian.Uint16(rest[4:])
+	rest = rest[6:]
+	if len(rest) != 10*l.n {
+		return nil, bad
+	}
+	l.nums, l.days = rest[:8*l.n], rest[8*l.n:]
 
-	b, err = embedded.ReadFile("data/" + rangesFile)
+	b, err := embedded.ReadFile("data/" + rangesFile)
 	if err != nil {
 		return nil, err
 	}
 	if v := headerVersion(b); v != l.version {
-		return nil, fmt.Errorf("%s is from version %q of the list, %s from %q: regenerate both", rangesFile, v, numbersFile, l.version)
+		return nil, fmt.Errorf("%s is from version %q of the list, receive_sms_numbers.bin from %q: regenerate both", rangesFile, v, l.version)
 	}
 	err = eachRow(rangesFile, b, func(f [][]byte) error {
 		if len(f) != 4 {
@@ -158,8 +167,8 @@ func (l *receiveSMSList) lookup(e164 string) (receiveSMSMatch, bool) {
 	if err != nil || len(digits) != len(e164)-1 {
 		return receiveSMSMatch{}, false
 	}
-	if i, found := slices.BinarySearch(l.nums, n); found {
-		return receiveSMSMatch{prefix: e164, day: l.days[i]}, true
+	if i, found := sort.Find(l.n, func(i int) int { return cmp.Compare(n, l.num(i)) }); found {
+		return receiveSMSMatch{prefix: e164, day: l.day(i)}, true
 	}
 	if len(digits) > rangeDigits {
 		if r, ok := l.ranges[digits[:len(digits)-rangeDigits]]; ok {

@@ -1,6 +1,7 @@
 //go:build ignore
 
-// gen.go writes ../receive_sms_numbers.txt and ../receive_sms_ranges.txt from
+// gen.go writes ../receive_sms_numbers.txt (and its binary twin, which the
+// engine embeds) and ../receive_sms_ranges.txt from
 // iP.1's disposable-phone-numbers list (MIT, iP.1 Networks AB): numbers seen
 // on public receive-SMS websites, each with the date it was last seen.
 //
@@ -27,6 +28,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/binary"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -50,6 +52,7 @@ func main() {
 	version := flag.String("version", "", "version of the list read (written into the header)")
 	commit := flag.String("commit", "", "upstream commit of the list read (written into the header)")
 	numbersOut := flag.String("numbers", "insight/data/receive_sms_numbers.txt", "numbers file to write")
+	binOut := flag.String("bin", "insight/data/receive_sms_numbers.bin", "the numbers as the engine embeds them (see insight/receivesms.go)")
 	rangesOut := flag.String("ranges", "insight/data/receive_sms_ranges.txt", "ranges file to write")
 	flag.Parse()
 	if flag.NArg() != 1 || *version == "" || *commit == "" {
@@ -139,7 +142,34 @@ func main() {
 			fmt.Fprintf(w, "%s %s %d %d\n", b.prefix, b.newest, b.seen, b.recent)
 		}
 	})
+	// The engine's copy: read in place, no parsing at start-up. Magic,
+	// version (length-prefixed), count (uint32), newest day (uint16, days
+	// since 2000-01-01), then count little-endian uint64 numbers, ascending,
+	// and count uint16 days.
+	bin := []byte("PGRSMS1\n")
+	bin = append(bin, byte(len(*version)))
+	bin = append(bin, *version...)
+	bin = binary.LittleEndian.AppendUint32(bin, uint32(len(rows)))
+	bin = binary.LittleEndian.AppendUint16(bin, dayNumber(newest))
+	for _, r := range rows {
+		bin = binary.LittleEndian.AppendUint64(bin, r.n)
+	}
+	for _, r := range rows {
+		bin = binary.LittleEndian.AppendUint16(bin, dayNumber(r.date))
+	}
+	if err := os.WriteFile(*binOut, bin, 0o644); err != nil {
+		log.Fatal(err)
+	}
 	log.Printf("%d numbers written, %d left out; %d ranges; newest date %s", len(rows), skipped, len(blocks), newest)
+}
+
+// dayNumber is a YYYY-MM-DD date as days since 2000-01-01.
+func dayNumber(date string) uint16 {
+	t, err := time.Parse(time.DateOnly, date)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return uint16(t.Sub(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)).Hours() / 24)
 }
 
 func write(name, header string, body func(*bufio.Writer)) {
