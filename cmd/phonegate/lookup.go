@@ -274,6 +274,9 @@ func printText(w io.Writer, in *insight.Insight) error {
 	if d.DisposablePrefix.Applied {
 		why = append(why, "disposable prefix "+d.DisposablePrefix.Matched+": low")
 	}
+	if h := d.ReceiveSMSHistory; h.Applied {
+		why = append(why, "on a receive-SMS website until "+h.LastSeen+", longer ago than max_age: uncertain")
+	}
 	if d.Fictitious.Applied {
 		why = append(why, "fictitious range "+d.Fictitious.Matched+": low")
 	}
