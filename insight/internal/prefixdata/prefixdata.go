@@ -74,6 +74,16 @@ func splitZoneLists(t *table) [][]string {
 	return lists
 }
 
+// CarrierNames lists every English carrier name of the table, as
+// libphonenumber spells it (for checks of the engine's carrier profiles).
+func CarrierNames() []string {
+	names := make([]string, carrierTable.values)
+	for i := range names {
+		names[i] = carrierTable.value(i)
+	}
+	return names
+}
+
 // Carrier is the English name of the carrier of the range e164 (as
 // phonenumbers.Format writes it, "+447400123456") falls in, or "": what
 // nyaruka's carrier package finds for it.
