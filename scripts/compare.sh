@@ -14,7 +14,9 @@
 # after each run: server CPU µs per check is the figure to compare, since ghz
 # shares the cores and its own cost caps req/s. Then --rate-pairs A B pairs at
 # a fixed --rps report latency p50/p99 at that rate. ghz's own CPU per check is
-# shown too (bash's `times`).
+# shown too (bash's `times`), and phonegate's garbage collections a thousand
+# checks (go_gc_duration_seconds_count from its /metrics, read outside the
+# CPU window).
 #
 # Options:
 #   --pairs N          closed-loop A/B pairs                          (3)
@@ -27,8 +29,9 @@
 #   --warmup N         unmeasured checks sent to each server first    (2000)
 #   --env 'K=V ...'    environment of phonegate, e.g. GOGC, GOMEMLIMIT
 #                      (default $PHONEGATE_ENV; the empty server gets none)
-#   --profile FILE     afterwards, a 10 s CPU profile of phonegate under
+#   --profile FILE     afterwards, a CPU profile of phonegate under
 #                      closed-loop load, written to FILE (phonegate gets --pprof)
+#   --profile-seconds S  how long the profile runs                   (10)
 #   --port-base P      phonegate gRPC on P, HTTP on P+1, empty on P+2 (19101)
 #   --server-log FILE  phonegate's log (default /dev/null, as in BENCHMARKS.md)
 #   --timeout SECS     longest one ghz run may take                   (120)
@@ -40,7 +43,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pairs=3 n=20000 c=8 conns=2 rps=2000 rate_n=20000 rate_pairs=1 warmup=2000
-pg_env=${PHONEGATE_ENV:-} profile="" port=19101 server_log=/dev/null run_timeout=120
+pg_env=${PHONEGATE_ENV:-} profile="" profile_s=10 port=19101 server_log=/dev/null run_timeout=120
 pg_args=()
 need() { [[ $# -ge 2 && -n $2 ]] || { echo "compare.sh: $1 needs a value" >&2; exit 2; }; }
 posint() { [[ $2 =~ ^[0-9]+$ ]] || { echo "compare.sh: $1 $2: want a whole number" >&2; exit 2; }; }
@@ -56,6 +59,7 @@ while [[ $# -gt 0 ]]; do
     --warmup) need "$@"; posint "$1" "$2"; warmup=$2; shift 2 ;;
     --env) [[ $# -ge 2 ]] || { echo "compare.sh: --env needs a value" >&2; exit 2; }; pg_env=$2; shift 2 ;;
     --profile) need "$@"; profile=$2; shift 2 ;;
+    --profile-seconds) need "$@"; posint "$1" "$2"; profile_s=$2; shift 2 ;;
     --port-base) need "$@"; posint "$1" "$2"; port=$2; shift 2 ;;
     --server-log) need "$@"; server_log=$2; shift 2 ;;
     --timeout) need "$@"; posint "$1" "$2"; run_timeout=$2; shift 2 ;;
@@ -95,6 +99,14 @@ http_200() {
     IFS= read -r line <&3
     [[ $line == HTTP/1.?" 200 "* ]]
   ) 2>/dev/null
+}
+# gc_count PORT: the garbage collections phonegate has done, from /metrics.
+gc_count() {
+  (
+    exec 3<>"/dev/tcp/127.0.0.1/$1"
+    printf 'GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
+    awk '$1 == "go_gc_duration_seconds_count" { print $2; found = 1 } END { if (!found) print -1 }' <&3
+  ) 2>/dev/null || echo -1
 }
 # cpu_ticks PID: utime+stime of every thread of PID, in clock ticks. The
 # fields are counted after the command name's closing parenthesis.
@@ -157,7 +169,8 @@ results=$work/results.tsv
 measure() {
   local name=$1 pid=$2 addr=$3 run=$4 mode=$5
   shift 5
-  local out=$work/ghz-$run-$name.json t0 t1 c0 c1
+  local out=$work/ghz-$run-$name.json t0 t1 c0 c1 g0=-1 g1=-1
+  [[ $name == phonegate ]] && g0=$(gc_count "$pg_http_port")
   children_cpu_s >"$work/c0"
   t0=$(cpu_ticks "$pid")
   if ! timeout "$run_timeout" "$work/ghz" "${ghz_base[@]}" --format json "$@" "$addr" >"$out"; then
@@ -167,9 +180,10 @@ measure() {
   t1=$(cpu_ticks "$pid")
   children_cpu_s >"$work/c1"
   c0=$(<"$work/c0") c1=$(<"$work/c1")
+  [[ $name == phonegate ]] && g1=$(gc_count "$pg_http_port")
   # ghz's JSON is one line; the report's fields are found by their names
   # (the options object, first, has an "rps" too: the report's follows "slowest").
-  awk -v name="$name" -v run="$run" -v mode="$mode" -v ticks=$((t1 - t0)) -v tck="$clk_tck" \
+  awk -v name="$name" -v run="$run" -v mode="$mode" -v ticks=$((t1 - t0)) -v tck="$clk_tck" -v g0="$g0" -v g1="$g1" \
     -v ccpu="$(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')" '
     function field(pat,   m) {
       if (!match($0, pat)) return ""
@@ -181,10 +195,11 @@ measure() {
       rate = field("\"slowest\":[0-9]+,\"rps\":[0-9.eE+-]+")
       p50 = field("\"percentage\":50,\"latency\":[0-9]+")
       p99 = field("\"percentage\":99,\"latency\":[0-9]+")
-      printf "%s\t%s\t%s\t%d\t%d\t%.0f\t%.3f\t%.3f\t%.1f\t%.1f\n", run, name, mode, count, count - ok, rate,
-        p50 / 1e6, p99 / 1e6, ticks * 1e6 / tck / count, ccpu * 1e6 / count
+      gcs = g0 < 0 || g1 < 0 ? "-" : sprintf("%.2f", (g1 - g0) * 1000 / count)
+      printf "%s\t%s\t%s\t%d\t%d\t%.0f\t%.3f\t%.3f\t%.1f\t%.1f\t%s\n", run, name, mode, count, count - ok, rate,
+        p50 / 1e6, p99 / 1e6, ticks * 1e6 / tck / count, ccpu * 1e6 / count, gcs
     }' "$out" >>"$results"
-  tail -n 1 "$results" | awk -F'\t' '{ printf "%-4s %-10s %-6s %7d %6d %8d %9.3f %9.3f %11.1f %9.1f\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 }'
+  tail -n 1 "$results" | awk -F'\t' '{ printf "%-4s %-10s %-6s %7d %6d %8d %9.3f %9.3f %11.1f %10.1f %6s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 }'
   if [[ $(tail -n 1 "$results" | cut -f5) != 0 ]]; then
     echo "compare.sh: $name answered some checks with an error (see above); its numbers are not comparable" >&2
   fi
@@ -194,7 +209,14 @@ echo "== warm-up: $warmup unmeasured checks each"
 timeout "$run_timeout" "$work/ghz" "${ghz_base[@]}" -n "$warmup" "$pg_grpc" >/dev/null
 timeout "$run_timeout" "$work/ghz" "${ghz_base[@]}" -n "$warmup" "$empty_grpc" >/dev/null
 
-printf '%-4s %-10s %-6s %7s %6s %8s %9s %9s %11s %9s\n' run server mode checks errors 'req/s' 'p50 ms' 'p99 ms' 'srv µs/chk' 'ghz µs/chk'
+# Background work (timers, the log writer) would be counted as checks' CPU.
+i0=$(cpu_ticks "$pg_pid") e0=$(cpu_ticks "$empty_pid")
+sleep 5
+i1=$(cpu_ticks "$pg_pid") e1=$(cpu_ticks "$empty_pid")
+awk -v p=$((i1 - i0)) -v e=$((e1 - e0)) -v t="$clk_tck" \
+  'BEGIN { printf "== idle CPU over 5 s: phonegate %.0f ms, empty %.0f ms\n", p * 1000 / t, e * 1000 / t }'
+
+printf '%-4s %-10s %-6s %7s %6s %8s %9s %9s %11s %10s %6s\n' run server mode checks errors 'req/s' 'p50 ms' 'p99 ms' 'srv µs/chk' 'ghz µs/chk' 'GC/1k'
 run=0
 for _ in $(seq "$pairs"); do
   run=$((run + 1)); measure phonegate "$pg_pid" "$pg_grpc" "$run" closed -n "$n"
@@ -214,7 +236,8 @@ awk -F'\t' '
     for (i = 2; i <= k; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
     return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
   }
-  { key = $3 SUBSEP $2; cpu[key] = cpu[key] " " $9; rate[key] = rate[key] " " $6; p50[key] = p50[key] " " $7; p99[key] = p99[key] " " $8; ghz[key] = ghz[key] " " $10 }
+  { key = $3 SUBSEP $2; cpu[key] = cpu[key] " " $9; rate[key] = rate[key] " " $6; p50[key] = p50[key] " " $7; p99[key] = p99[key] " " $8; ghz[key] = ghz[key] " " $10
+    if ($11 != "-") gc[key] = gc[key] " " $11 }
   $3 == "closed" && $2 == "phonegate" { pg = $9 }
   $3 == "closed" && $2 == "empty" { ratios = ratios " " pg / $9; pairs = pairs sprintf(" %.2f", pg / $9) }
   END {
@@ -223,8 +246,9 @@ awk -F'\t' '
       for (s = 1; s <= 2; s++) {
         srv = s == 1 ? "phonegate" : "empty"; key = mode SUBSEP srv
         if (!(key in cpu)) continue
-        printf "%-6s %-10s req/s %8.0f  p50 %7.3f ms  p99 %7.3f ms  server %7.1f µs/check  ghz %7.1f µs/check\n",
-          mode, srv, median(rate[key]), median(p50[key]), median(p99[key]), median(cpu[key]), median(ghz[key])
+        printf "%-6s %-10s req/s %6.0f  p50 %6.3f ms  p99 %6.3f ms  server %6.1f µs/check  ghz %6.1f µs/check%s\n",
+          mode, srv, median(rate[key]), median(p50[key]), median(p99[key]), median(cpu[key]), median(ghz[key]),
+          key in gc ? sprintf("  GC %.2f/1k checks", median(gc[key])) : ""
       }
     }
     printf "server CPU a check, phonegate/empty, closed loop: pairs%s, median %.2f\n", pairs, median(ratios)
@@ -234,11 +258,11 @@ for pid in "$pg_pid" "$empty_pid"; do
 done
 
 if [[ -n $profile ]]; then
-  echo "== profile: 10 s of phonegate's CPU under closed-loop load (-c $c --connections $conns) -> $profile"
-  timeout "$run_timeout" "$work/ghz" "${ghz_base[@]}" -z 13s "$pg_grpc" >/dev/null &
+  echo "== profile: $profile_s s of phonegate's CPU under closed-loop load (-c $c --connections $conns) -> $profile"
+  timeout "$run_timeout" "$work/ghz" "${ghz_base[@]}" -z "$((profile_s + 3))s" "$pg_grpc" >/dev/null &
   ghz_pid=$!
   sleep 1
-  go tool pprof -seconds 10 -proto -output "$profile" "http://127.0.0.1:$pg_http_port/debug/pprof/profile" 2>/dev/null
+  go tool pprof -seconds "$profile_s" -proto -output "$profile" "http://127.0.0.1:$pg_http_port/debug/pprof/profile" 2>/dev/null
   wait "$ghz_pid"
   go tool pprof -top -nodecount 25 "$profile" 2>/dev/null
 fi
