@@ -30,7 +30,8 @@
 #   --env 'K=V ...'    environment of phonegate, e.g. GOGC, GOMEMLIMIT
 #                      (default $PHONEGATE_ENV; the empty server gets none)
 #   --profile FILE     afterwards, a CPU profile of phonegate under
-#                      closed-loop load, written to FILE (phonegate gets --pprof)
+#                      closed-loop load, written to FILE (phonegate gets --pprof),
+#                      its top functions and its share by kind of work
 #   --profile-seconds S  how long the profile runs                   (10)
 #   --port-base P      phonegate gRPC on P, HTTP on P+1, empty on P+2 (19101)
 #   --server-log FILE  phonegate's log (default /dev/null, as in BENCHMARKS.md)
@@ -265,4 +266,6 @@ if [[ -n $profile ]]; then
   go tool pprof -seconds "$profile_s" -proto -output "$profile" "http://127.0.0.1:$pg_http_port/debug/pprof/profile" 2>/dev/null
   wait "$ghz_pid"
   go tool pprof -top -nodecount 25 "$profile" 2>/dev/null
+  echo "== where it goes (scripts/profile-categories.awk)"
+  go tool pprof -traces -lines "$profile" 2>/dev/null | awk -f scripts/profile-categories.awk
 fi
