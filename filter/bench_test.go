@@ -86,12 +86,12 @@ func BenchmarkCheckGRPC(b *testing.B) {
 
 // BenchmarkCheckGRPCWorkers is BenchmarkCheckGRPC with grpc-go's stream
 // workers off (a new goroutine a check, as grpc-go does by default) and on
-// (one a CPU, phonegate's default).
+// (four a CPU, phonegate's default).
 func BenchmarkCheckGRPCWorkers(b *testing.B) {
 	for _, w := range []struct {
 		name    string
 		workers int
-	}{{"off", -1}, {"cpus", 0}} {
+	}{{"off", -1}, {"4xcpus", 0}} {
 		b.Run("workers="+w.name, func(b *testing.B) { benchmarkCheckGRPC(b, Options{GRPCStreamWorkers: w.workers}, 16) })
 	}
 }

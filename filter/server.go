@@ -66,9 +66,11 @@ type Options struct {
 	// (otelgrpc); nil turns tracing off.
 	TracerProvider trace.TracerProvider
 	// GRPCStreamWorkers is how many long-lived goroutines handle gRPC
-	// streams: 0 is one per CPU (GOMAXPROCS), negative turns workers off
+	// streams: 0 is four per CPU (4×GOMAXPROCS), negative turns workers off
 	// (grpc-go's default: a new goroutine, and a new stack to grow, per
-	// check). BENCHMARKS.md has the measurement behind the default.
+	// check). A stream that finds every worker busy gets a goroutine of its
+	// own, as without workers. BENCHMARKS.md has the measurement behind the
+	// default.
 	GRPCStreamWorkers int
 }
 
@@ -264,7 +266,7 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	}
 	if w := s.opts.GRPCStreamWorkers; w >= 0 {
 		if w == 0 {
-			w = runtime.GOMAXPROCS(0)
+			w = 4 * runtime.GOMAXPROCS(0)
 		}
 		gopts = append(gopts, grpc.NumStreamWorkers(uint32(w)))
 	}

@@ -27,7 +27,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	xffHops := fs.Int("xff-trusted-hops", 0, "proxies in front of Envoy trusted to append to x-forwarded-for")
 	drain := fs.Duration("drain-timeout", 10*time.Second, "how long in-flight checks may finish after SIGTERM")
 	maxBody := fs.Int("max-body-bytes", filter.DefaultMaxBodyBytes, "largest body read, as sent and once inflated; larger ones are handled as the route's on_partial_body says")
-	streamWorkers := fs.Int("grpc-stream-workers", 0, "goroutines that handle gRPC checks: 0 is one per CPU, negative starts one per check (grpc-go's default)")
+	streamWorkers := fs.Int("grpc-stream-workers", 0, "goroutines that handle gRPC checks: 0 is four per CPU, negative starts one per check (grpc-go's default)")
 	authzPrefix := fs.String("http-authz-prefix", filter.DefaultHTTPAuthzPrefix, "path prefix of the HTTP ext_authz mode on the HTTP port")
 	geoipDB := fs.String("geoip-db", "", "MaxMind-format `.mmdb` database for IP countries (default: the embedded table)")
 	pprofOn := fs.Bool("pprof", false, "serve Go's /debug/pprof/ profiles on the HTTP port (for diagnosis; do not expose)")
