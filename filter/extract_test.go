@@ -5,12 +5,14 @@ import (
 	"compress/gzip"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/phonegate/phonegate/policy"
 )
 
@@ -401,4 +403,96 @@ func TestParseMediaTypeFastPath(t *testing.T) {
 			t.Errorf("%q: %q %v %v, mime gives %q %v %v", ct, mt, params, err, wmt, wparams, werr)
 		}
 	}
+}
+
+// referenceJSONTree is jsonTree as it was written first: every key and string
+// through jsontext's Token.String. FuzzJSONTreeAgrees holds the faster
+// jsonTree (substrings of the body, a pooled decoder) to it.
+func referenceJSONTree(body []byte, t *tree) error {
+	dec := jsontext.NewDecoder(bytes.NewReader(body), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	type frame struct {
+		idx     int32
+		object  bool
+		key     string
+		haveKey bool
+	}
+	var stack []frame
+	for {
+		tok, err := dec.ReadToken()
+		if err == io.EOF {
+			if len(stack) > 0 {
+				return errors.New("unexpected end")
+			}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		kind := tok.Kind()
+		parent, key := int32(0), ""
+		if n := len(stack); n > 0 {
+			f := &stack[n-1]
+			switch {
+			case f.object && !f.haveKey:
+				if kind == '}' {
+					stack = stack[:n-1]
+				} else {
+					f.key, f.haveKey = tok.String(), true
+				}
+				continue
+			case kind == ']':
+				stack = stack[:n-1]
+				continue
+			}
+			parent = f.idx
+			if f.object {
+				key, f.haveKey = f.key, false
+			}
+		}
+		switch kind {
+		case '{', '[':
+			if len(stack) >= maxDepth {
+				return errTooDeep
+			}
+			idx := int32(0)
+			if len(stack) > 0 || kind == '[' {
+				k := kindArray
+				if kind == '{' {
+					k = kindObject
+				}
+				if idx, err = t.add(parent, key, k, ""); err != nil {
+					return err
+				}
+			}
+			stack = append(stack, frame{idx: idx, object: kind == '{'})
+		case '"':
+			_, err = t.add(parent, key, kindString, tok.String())
+		case '0':
+			_, err = t.add(parent, key, kindNumber, tok.String())
+		default:
+			_, err = t.add(parent, key, kindLiteral, "")
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// FuzzJSONTreeAgrees: jsonTree reads every body into the tree the reference
+// reads (same keys, values and shape), and fails exactly when it fails.
+func FuzzJSONTreeAgrees(f *testing.F) {
+	for _, s := range []string{`{"phone":"+447400123456","user":{"phone":"1"}}`, `{"a\u0062":"x\n\"y","n":-1.5e3,"l":[true,null,{"k":"v"}]}`,
+		`{"phone":"a"} {"phone":"b"}`, `[1,2,"\ud800"]`, "{\"\xff\":\"\xfe\"}", `{"a":`, `{"a" "b"}`, `  "top"  `} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got, want := newTree(16), newTree(16)
+		errGot, errWant := jsonTree(body, got), referenceJSONTree(body, want)
+		if (errGot == nil) != (errWant == nil) {
+			t.Fatalf("jsonTree error %v, reference %v", errGot, errWant)
+		}
+		if errGot == nil && !slices.Equal(got.nodes, want.nodes) {
+			t.Fatalf("trees differ:\n%+v\n%+v", got.nodes, want.nodes)
+		}
+	})
 }

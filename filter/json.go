@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/go-json-experiment/json/jsontext"
 )
@@ -62,11 +63,20 @@ func jsonTree(body []byte, t *tree) error {
 			return "", err
 		}
 		end := int(dec.InputOffset())
-		if bytes.IndexByte(raw, '\\') < 0 && end >= len(raw) && end <= len(src) {
+		if bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) && end >= len(raw) && end <= len(src) {
 			return src[end-len(raw)+1 : end-1], nil
 		}
-		unq, err := jsontext.AppendUnquote(nil, raw)
-		return string(unq), err
+		if unq, err := jsontext.AppendUnquote(nil, raw); err == nil {
+			return string(unq), nil
+		}
+		// An escape AppendUnquote refuses (a lone surrogate, invalid
+		// UTF-8): read it as the decoder's options do, leniently.
+		d := jsontext.NewDecoder(bytes.NewReader(raw), jsonOptions...)
+		tok, err := d.ReadToken()
+		if err != nil {
+			return "", err
+		}
+		return tok.String(), nil
 	}
 	for {
 		kind := dec.PeekKind()
