@@ -89,6 +89,11 @@ func disposableHeader(b bool) *corev3.HeaderValueOption {
 	return disposableHeaders[0]
 }
 
+// annexBytes bounds the heap a numberAnnex holds (the struct, its metadata
+// bytes, the e164 header and the hash): it adds to each cached insight's
+// insight.CacheEntryBytes once the number has decided a check.
+const annexBytes = 512
+
 // numberAnnex is what the filter derives from a number alone, kept in the
 // cached insight's annex: its keyed hash and the pieces of a response that
 // only it has. server tells whose hash key made it.
