@@ -72,11 +72,15 @@ func New(opts Options) *Engine {
 	return &Engine{cache: newCache(size, opts.Stats), tables: compileData(data), geo: geo}
 }
 
-// Warm loads libphonenumber's metadata by scoring an example number of every
-// supported region and type, and the list of receive-SMS numbers, so the
-// first real lookup is as fast as the rest. It bypasses the cache. (Carrier,
-// geocoding and time-zone data need no loading: they are tables read in
-// place, package prefixdata.)
+// Warm loads the list of receive-SMS numbers and scores an example number of
+// every supported region and type, in international form, so the first
+// real lookup of such a number is as fast as the rest. It bypasses the
+// cache. (Numbers in international form are answered from tables read in
+// place, package numplan, and so are carrier, geocoding and time zones,
+// package prefixdata: none needs loading. A number in national form is
+// still parsed by nyaruka, whose first use of a region compiles that
+// region's regular expressions; Warm no longer does that for every region
+// ahead of time, which was most of the start-up.)
 func (e *Engine) Warm() {
 	receiveSMS()
 	for region := range phonenumbers.GetSupportedRegions() {
