@@ -240,6 +240,13 @@ func TestAgreesWithNyaruka(t *testing.T) {
 	if testing.Short() {
 		inputs = inputs[:len(inputs)/10]
 	}
+	if raceDetector {
+		sample := inputs[:0:0]
+		for i := 0; i < len(inputs); i += 5 {
+			sample = append(sample, inputs[i])
+		}
+		inputs = sample
+	}
 	answered, examples := 0, 0
 	for i, in := range inputs {
 		if check(t, in) {
