@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/nyaruka/phonenumbers/v2"
+	"github.com/phonegate/phonegate/insight/internal/numplan"
 )
 
 // benchNumbers is a mix of countries: the example mobile number of every
@@ -36,6 +37,51 @@ func BenchmarkLookupMiss(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		e.Lookup(nums[i%len(nums)], "")
+	}
+}
+
+// BenchmarkLookupMissNyaruka is BenchmarkLookupMiss with every number
+// taking nyaruka's path instead of the compiled tables (package numplan).
+func BenchmarkLookupMissNyaruka(b *testing.B) {
+	nums := benchNumbers(b)
+	e := New(Options{CacheSize: -1})
+	e.nyarukaOnly = true
+	e.Warm()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		e.Lookup(nums[i%len(nums)], "")
+	}
+}
+
+// BenchmarkNyarukaFacts is what the compiled tables replace, by nyaruka's
+// own calls on the numbers of BenchmarkLookupMiss: parse, possible length,
+// type, the three formats and the region.
+func BenchmarkNyarukaFacts(b *testing.B) {
+	nums := benchNumbers(b)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		num, err := phonenumbers.Parse(nums[i%len(nums)], "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		phonenumbers.IsPossibleNumberWithReason(num)
+		phonenumbers.GetNumberType(num)
+		phonenumbers.Format(num, phonenumbers.E164)
+		phonenumbers.Format(num, phonenumbers.INTERNATIONAL)
+		phonenumbers.Format(num, phonenumbers.NATIONAL)
+		phonenumbers.GetRegionCodeForNumber(num)
+	}
+}
+
+// BenchmarkPlanFacts is the same facts from the compiled tables.
+func BenchmarkPlanFacts(b *testing.B) {
+	nums := benchNumbers(b)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, ok := numplan.Parse(nums[i%len(nums)]); !ok && nums[i%len(nums)][:3] != "+54" {
+			b.Fatal(nums[i%len(nums)])
+		}
 	}
 }
 

@@ -9,7 +9,10 @@
 //
 //   - libphonenumber's verdicts and formats (github.com/nyaruka/phonenumbers/v2,
 //     a port of Google's library): parsed, possible, valid, E.164,
-//     international, national;
+//     international, national. A number written in international form
+//     ("+44 7400 123456") is answered from the library's metadata compiled
+//     ahead of time (internal/numplan), with the library's answers, in
+//     about a tenth of the time; any other input is parsed by the library;
 //   - the country (ISO 3166-1 alpha-2 and alpha-3, English name, dialing
 //     prefix), the line type, the original carrier of the range (for valid
 //     numbers only), the location and time zones;

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/nyaruka/phonenumbers/v2"
+	"github.com/phonegate/phonegate/insight/internal/numplan"
 	"github.com/phonegate/phonegate/insight/internal/prefixdata"
 )
 
@@ -48,6 +49,9 @@ type Engine struct {
 	cache  *cache
 	tables *tables
 	geo    GeoIP
+	// nyarukaOnly makes every lookup take nyaruka's path, never the
+	// compiled tables of package numplan: the tests' oracle.
+	nyarukaOnly bool
 }
 
 // New returns an engine. Call [Engine.Warm] before serving so the first request
@@ -68,11 +72,15 @@ func New(opts Options) *Engine {
 	return &Engine{cache: newCache(size, opts.Stats), tables: compileData(data), geo: geo}
 }
 
-// Warm loads libphonenumber's metadata by scoring an example number of every
-// supported region and type, and the list of receive-SMS numbers, so the
-// first real lookup is as fast as the rest. It bypasses the cache. (Carrier,
-// geocoding and time-zone data need no loading: they are tables read in
-// place, package prefixdata.)
+// Warm loads the list of receive-SMS numbers and scores an example number of
+// every supported region and type, in international form, so the first
+// real lookup of such a number is as fast as the rest. It bypasses the
+// cache. (Numbers in international form are answered from tables read in
+// place, package numplan, and so are carrier, geocoding and time zones,
+// package prefixdata: none needs loading. A number in national form is
+// still parsed by nyaruka, whose first use of a region compiles that
+// region's regular expressions; Warm no longer does that for every region
+// ahead of time, which was most of the start-up.)
 func (e *Engine) Warm() {
 	receiveSMS()
 	for region := range phonenumbers.GetSupportedRegions() {
@@ -133,6 +141,14 @@ func (e *Engine) compute(input, region string) *Insight {
 		in.Diagnostics.Format.Reason = "too long to be a phone number"
 		return in
 	}
+	if !e.nyarukaOnly {
+		// International input, answered by the compiled tables when they
+		// can (package numplan says which inputs they leave to nyaruka).
+		if n, ok := numplan.Parse(input); ok {
+			fromPlan(in, &n)
+			return in
+		}
+	}
 	num, err := phonenumbers.Parse(input, region)
 	if err != nil {
 		in.Diagnostics.Format.Reason = parseErrorReason(err)
@@ -153,11 +169,7 @@ func (e *Engine) compute(input, region string) *Insight {
 	code := num.GetCountryCode()
 	in.Country = countryOf(phonenumbers.GetRegionCodeForNumber(num), code, strconv.Itoa(int(code)))
 	if !in.Valid {
-		if in.Possible {
-			in.Diagnostics.Format.Reason = "the number matches no numbering plan range of its country"
-		} else {
-			in.Diagnostics.Format.Reason = "the number has an impossible length for its country (" + in.Diagnostics.Format.Possible + ")"
-		}
+		in.Diagnostics.Format.Reason = invalidReason(in)
 		return in
 	}
 	in.LineType = lineTypeOf(typ)
@@ -167,6 +179,64 @@ func (e *Engine) compute(input, region string) *Insight {
 	in.Carrier.Name = prefixdata.CarrierForValidNumber(num)
 	locate(in, num, typ)
 	return in
+}
+
+// invalidReason says why a parsed number is not valid.
+func invalidReason(in *Insight) string {
+	if in.Possible {
+		return "the number matches no numbering plan range of its country"
+	}
+	return "the number has an impossible length for its country (" + in.Diagnostics.Format.Possible + ")"
+}
+
+// fromPlan fills in what compute fills from nyaruka's answers, from the
+// compiled tables' answers for a number in international form. Each step
+// stands for the nyaruka path's and gives what it gives (the tests hold
+// the two paths' insights equal).
+func fromPlan(in *Insight, n *numplan.Number) {
+	in.Parsed = true
+	in.Diagnostics.Format.Possible = possibleNames[n.Possible]
+	in.Possible = n.Possible == phonenumbers.IS_POSSIBLE || n.Possible == phonenumbers.IS_POSSIBLE_LOCAL_ONLY
+	in.Valid = n.Type != phonenumbers.UNKNOWN
+	in.E164, in.International, in.National = n.E164, n.International, n.National
+	// The calling code's digits, as E.164 writes them after the "+".
+	digits := 1
+	for c := n.CallingCode; c >= 10; c /= 10 {
+		digits++
+	}
+	prefix := n.E164[1 : 1+digits]
+	in.Country = countryOf(n.Region, n.CallingCode, prefix)
+	if !in.Valid {
+		in.Diagnostics.Format.Reason = invalidReason(in)
+		return
+	}
+	in.LineType = lineTypeOf(n.Type)
+	in.IsVirtual = in.LineType == VoIP
+	in.Carrier.Type = carrierTypes[in.LineType]
+	// prefixdata's ForValidNumber functions read the E.164 string.
+	in.Carrier.Name = prefixdata.Carrier(in.E164)
+	if phonenumbers.IsNumberGeographicalForType(n.Type, int(n.CallingCode)) {
+		// DescriptionForValidNumber: the area, else the geocoder's country
+		// (numplan refuses the codes with a mobile token to remove).
+		in.Location.Description = prefixdata.Area(in.E164)
+		if in.Location.Description == "" {
+			in.Location.Description = prefixdata.RegionName(n.GeoRegion)
+		}
+		if zones := prefixdata.TimeZones(in.E164); zones != nil {
+			in.Location.TimeZones = knownZones(zones)
+		}
+		return
+	}
+	if !n.SharedCode {
+		if in.Country.ISO2 != nonGeographicRegion {
+			in.Location.Description = in.Country.Name
+		}
+	} else {
+		in.Location.Description = prefixdata.RegionName(n.GeoRegion)
+	}
+	if zones := prefixdata.TimeZonesForCountryCode(n.CallingCode); zones != nil {
+		in.Location.TimeZones = knownZones(zones)
+	}
 }
 
 // locate fills the location of a valid number. It does what libphonenumber's

@@ -1,0 +1,39 @@
+// Package numplan answers libphonenumber's questions about a number written
+// in international form ("+44 7400 123456") from tables compiled into the
+// binary: the calling code, the national number, whether its length is
+// possible, its type, its region, and its E.164, international and national
+// formats, exactly as nyaruka/phonenumbers' Parse, IsPossibleNumberWithReason,
+// GetNumberType, GetRegionCodeForNumber and Format answer, without running a
+// regular expression.
+//
+// # Why
+//
+// Those calls were most of the cost of scoring a number phonegate has not
+// seen: libphonenumber tests a number against its metadata's regular
+// expressions one after another (backtracking and caching pattern strings
+// on every test). But the metadata of a calling code is a finite set of
+// regular languages over digits, so it compiles to one DFA: reading the
+// national number's digits once tells which patterns match. gen.go (run by
+// go generate) builds it ahead of time with regexp/syntax, the parser the
+// regexp package nyaruka uses is built on, and writes numplan.bin (see
+// format.go), read in place: nothing is built at start-up but an index.
+//
+// # Same answers, or none
+//
+// [Parse] answers only input of the form "+", digits, and the separators
+// space - . ( ) /; anything else (national numbers, letters, extensions,
+// "tel:", "00") is left to nyaruka, as are parse errors, a national prefix
+// written after the calling code (+44 0...), a national number with several
+// leading zeros, the calling codes gen.go refused (it refuses what it cannot
+// compile exactly: today only +54, whose geocoding re-parses mobile numbers
+// without their token 9) and formats whose groups it cannot cut by length
+// alone. Tests hold every answer to nyaruka's over every example number
+// and hundreds of thousands of variants, and a fuzz target on arbitrary
+// input; another regenerates the table and requires the committed bytes.
+//
+// # Following a new libphonenumber release
+//
+// After upgrading github.com/nyaruka/phonenumbers/v2 in go.mod, run
+// go generate ./insight/internal/numplan and commit numplan.bin;
+// TestTableRegenerates fails until then.
+package numplan

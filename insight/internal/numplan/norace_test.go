@@ -1,0 +1,5 @@
+//go:build !race
+
+package numplan
+
+const raceDetector = false
