@@ -217,6 +217,13 @@ func (s *Server) logDecision(ctx context.Context, v *verdict, took time.Duration
 	if !s.log.Enabled(ctx, slog.LevelInfo) {
 		return // nothing built for a line no one reads
 	}
+	if s.opts.DecisionLogJSON && s.opts.LogWriter != nil {
+		b := decisionLines.Get().(*[]byte)
+		*b = appendDecisionJSON((*b)[:0], time.Now(), v, took)
+		s.opts.LogWriter.Write(*b) // copies the line
+		decisionLines.Put(b)
+		return
+	}
 	ctx = context.WithoutCancel(ctx) // the line is written even if the caller has gone
 	d, dryRun := v.decision, v.route.DryRun
 	attrs := []slog.Attr{

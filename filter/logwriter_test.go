@@ -2,7 +2,11 @@ package filter
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
+	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -101,4 +105,65 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestDecisionLineAsSlogWritesIt: the decision line written by hand holds
+// what slog's JSON handler writes for the same check: the same keys and
+// values, in the same order, the time and latency aside, for allowed,
+// tagged, rejected and numberless checks.
+func TestDecisionLineAsSlogWritesIt(t *testing.T) {
+	set := mustCompile(t, testPolicy)
+	for _, body := range []string{`{"phone":"+447400123456"}`, `{"phone":"+445612345678"}`, `{"phone":"12"}`, `{"email":"a@b"}`, `{"phone":"+447400123456","x":"\u2028\"\\"}`} {
+		var viaSlog, byHand bytes.Buffer
+		for _, fast := range []bool{false, true} {
+			out := &viaSlog
+			if fast {
+				out = &byHand
+			}
+			w := NewLogWriter(out, 16)
+			srv := New(Options{Logger: slog.New(slog.NewJSONHandler(w, nil)), LogWriter: w, DecisionLogJSON: fast,
+				HashKey: []byte("0123456789abcdef0123456789abcdef")})
+			srv.SetPolicy(set)
+			srv.MarkWarm()
+			req := envoyCheck("POST", "/signup", "application/json", body, nil)
+			if _, err := srv.Check(context.Background(), req); err != nil {
+				t.Fatal(err)
+			}
+			w.Close()
+		}
+		line := func(b *bytes.Buffer) []string {
+			var kv []string
+			dec := json.NewDecoder(strings.NewReader(strings.TrimSpace(b.String())))
+			dec.UseNumber()
+			var m map[string]any
+			if err := dec.Decode(&m); err != nil {
+				t.Fatalf("%q: %v", b.String(), err)
+			}
+			for k, v := range m {
+				if k != "time" && k != "latency_us" {
+					kv = append(kv, fmt.Sprintf("%s=%v", k, v))
+				}
+			}
+			slices.Sort(kv)
+			return kv
+		}
+		if got, want := line(&byHand), line(&viaSlog); !slices.Equal(got, want) {
+			t.Errorf("%s:\nby hand %v\nslog    %v", body, got, want)
+		}
+		order := func(b *bytes.Buffer) []string {
+			var keys []string
+			dec := json.NewDecoder(strings.NewReader(b.String()))
+			dec.Token() // {
+			for dec.More() {
+				k, _ := dec.Token()
+				keys = append(keys, k.(string))
+				var v any
+				dec.Decode(&v)
+			}
+			return keys
+		}
+		if got, want := order(&byHand), order(&viaSlog); !slices.Equal(got, want) {
+			t.Errorf("%s: keys by hand %v, slog %v", body, got, want)
+		}
+	}
 }

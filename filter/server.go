@@ -57,6 +57,11 @@ type Options struct {
 	// LogWriter, when the Logger writes through one, has its dropped lines
 	// counted in the metrics.
 	LogWriter *LogWriter
+	// DecisionLogJSON says the Logger is a JSON handler writing to
+	// LogWriter: decision lines are then written by hand into LogWriter,
+	// with slog's keys (time, level, msg) and the same attributes, without
+	// slog's work per attribute (it was 8% of the server's CPU under load).
+	DecisionLogJSON bool
 	// Velocity counts sightings of numbers; nil is an in-process
 	// insight.VelocityStore. An *insight.RedisVelocityStore shares the counts
 	// across replicas.

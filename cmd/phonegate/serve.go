@@ -159,6 +159,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		log.Info("velocity shared through redis", "timeout", redisTimeout.String())
 	}
 	opts.Velocity, opts.TracerProvider, opts.GeoIP, opts.Logger, opts.LogWriter = velocity, tracer, geo, log, logw
+	opts.DecisionLogJSON = *logFormat == "json"
 	srv := filter.New(opts)
 	srv.SetPolicy(set)
 	log.Info("policy loaded", "source", set.Source, "hash", set.Hash, "routes", len(set.Routes))
