@@ -181,6 +181,9 @@ func checkChart(t *testing.T, r chartObjects) *corev1.Container {
 	if !equality.Semantic.DeepEqual(pg.Resources, base.Resources) {
 		t.Errorf("resources %+v: want deploy/base's %+v", pg.Resources, base.Resources)
 	}
+	if e, b := envVar(pg, "GOGC"), envVar(base, "GOGC"); e == nil || b == nil || e.Value != b.Value {
+		t.Errorf("GOGC %+v, want deploy/base's %+v", e, b)
+	}
 	if e, b := envVar(pg, "GOMEMLIMIT"), envVar(base, "GOMEMLIMIT"); e == nil || b == nil || e.Value != b.Value {
 		t.Errorf("GOMEMLIMIT %+v, want deploy/base's %+v", e, b)
 	}

@@ -39,7 +39,7 @@ func main() {
 	conc := flag.Int("c", 8, "concurrent checks")
 	addr := flag.String("addr", "", "a running phonegate's gRPC address (default: build and start one on loopback)")
 	pid := flag.Int("pid", 0, "with -addr: the server's process id, for its memory")
-	env := flag.String("env", "GOMEMLIMIT=110MiB", "environment of a started server (deploy/base's), space-separated")
+	env := flag.String("env", "GOMEMLIMIT=80MiB GOGC=400", "environment of a started server (deploy/base's), space-separated")
 	args := flag.String("args", "", "extra flags for a started server, space-separated")
 	flag.Parse()
 	log.SetFlags(0)
