@@ -143,6 +143,12 @@ func (e *Engine) compute(input, region string) *Insight {
 			fromPlan(in, &n)
 			return in
 		}
+		// National input with a region hint, when the region's national
+		// prefix is a plain one (numplan.ParseNational says which).
+		if n, ok := numplan.ParseNational(input, region); ok {
+			fromPlan(in, &n)
+			return in
+		}
 	}
 	num, err := phonenumbers.Parse(input, region)
 	if err != nil {

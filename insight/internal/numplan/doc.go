@@ -31,6 +31,20 @@
 // and hundreds of thousands of variants, and a fuzz target on arbitrary
 // input; another regenerates the table and requires the committed bytes.
 //
+// # Numbers in national form
+//
+// [ParseNational] answers a number written in national form with a region
+// hint ("07400 123456", GB) when the region's national prefix for parsing
+// is a plain string of digits (or none) with no transform rule: it strips
+// the prefix as maybeStripNationalPrefixAndCarrierCode and parseHelper do
+// (with the region's general pattern, compiled from the same string and
+// tested by the same regexp package, and its possible lengths), then
+// answers as Parse does for the calling code. Regions whose prefix is a
+// pattern (AR, BR, MX...: carrier codes, rewrites) are left to nyaruka, as
+// are digits starting with the region's international prefix or its
+// calling code (nyaruka may read those as international) and every case
+// Parse leaves to it.
+//
 // # Following a new libphonenumber release
 //
 // After upgrading github.com/nyaruka/phonenumbers/v2 in go.mod, run
