@@ -245,6 +245,13 @@ func nationalInputs(seed uint64) (examples, all [][2]string) {
 				add(nat, other)
 			}
 			add(nat, regions[rng.IntN(len(regions))])
+			// Carrier codes and other prefixes some regions' national
+			// prefix patterns match (AU 1831, CN 17951, KR 081, LU 15001,
+			// LI 1001, CR 1900, BY 80, BO 012...).
+			nsn := phonenumbers.GetNationalSignificantNumber(n)
+			for _, p := range []string{"1831", "17951", "081", "0851", "15001", "1001", "1900", "80", "8", "012", "03", "0", "00", "1"} {
+				add(p+" "+nsn, r)
+			}
 		}
 	}
 	for _, ex := range examples {

@@ -34,14 +34,16 @@
 // # Numbers in national form
 //
 // [ParseNational] answers a number written in national form with a region
-// hint ("07400 123456", GB) when the region's national prefix for parsing
-// is a plain string of digits (or none) with no transform rule: it strips
-// the prefix as maybeStripNationalPrefixAndCarrierCode and parseHelper do
-// (with the region's general pattern, compiled from the same string and
-// tested by the same regexp package, and its possible lengths), then
-// answers as Parse does for the calling code. Regions whose prefix is a
-// pattern (AR, BR, MX...: carrier codes, rewrites) are left to nyaruka, as
-// are digits starting with the region's international prefix or its
+// hint ("07400 123456", GB) when the region has no national prefix
+// transform rule: it strips the national prefix for parsing as
+// maybeStripNationalPrefixAndCarrierCode and parseHelper do (its pattern
+// and the region's general pattern compiled from the same strings and
+// tested by the same regexp package, a plain "0" compared directly; the
+// region's possible lengths), then answers as Parse does for the calling
+// code. A carrier code the prefix captures (AU 1831...) changes nothing
+// Parse returns. Regions with a transform rule (AR, BR, MX, the NANP
+// islands, GG, JE, IM...: the number is rewritten) are left to nyaruka,
+// as are digits starting with the region's international prefix or its
 // calling code (nyaruka may read those as international) and every case
 // Parse leaves to it.
 //

@@ -16,14 +16,18 @@ type region struct {
 	cc     int
 	ccStr  string
 	plan   *code
-	prefix string // the national prefix for parsing, a literal; "" for none
+	prefix string // the national prefix for parsing, "" for none
+	// literal: prefix is digits alone (most regions: "0", "1", "8"), so a
+	// prefix match is the pattern's match.
+	literal bool
 	// The general description's possible lengths, for testNumberLength.
 	lengths, local []int32
 	// The patterns nyaruka tests, compiled on first use as its
-	// regexcache does: "^(?:general)$" and "^(?:international prefix)".
-	once         sync.Once
-	patterns     [2]string
-	general, idd *regexp.Regexp
+	// regexcache does: "^(?:general)$", "^(?:international prefix)" and
+	// "^(?:national prefix for parsing)".
+	once              sync.Once
+	patterns          [3]string
+	general, idd, npp *regexp.Regexp
 }
 
 // regions are the region hints ParseNational answers for, built on first
@@ -43,10 +47,12 @@ func loadRegions() {
 }
 
 // regionFor is the region of code when its national numbers can be read
-// without nyaruka, nil when not: a national prefix for parsing that is
-// not a plain string of digits (AR, BR, MX... capture carrier codes or
-// rewrite the number), a transform rule, no international prefix, no
-// possible lengths, or a calling code the tables refuse.
+// without nyaruka, nil when not: a national prefix transform rule (AR, BR,
+// MX, the NANP islands, GG, JE, IM... rewrite the number), no
+// international prefix, no possible lengths, or a calling code the tables
+// refuse. A national prefix pattern without a transform rule is stripped
+// by its match (a carrier code it captures is kept by nyaruka only when
+// parsing with the raw input, which Parse does not).
 func regionFor(code string) *region {
 	md, ok := metadata.RegionMetadata(code)
 	if !ok || md == nil || md.GetGeneralDesc() == nil {
@@ -57,9 +63,10 @@ func regionFor(code string) *region {
 		return nil
 	}
 	prefix := md.GetNationalPrefixForParsing()
+	literal := true
 	for i := 0; i < len(prefix); i++ {
 		if prefix[i] < '0' || prefix[i] > '9' {
-			return nil
+			literal = false
 		}
 	}
 	if md.GetNationalPrefixTransformRule() != "" || md.GetInternationalPrefix() == "" {
@@ -74,11 +81,13 @@ func regionFor(code string) *region {
 		ccStr:   strconv.Itoa(cc),
 		plan:    plans[cc],
 		prefix:  prefix,
+		literal: literal,
 		lengths: general.PossibleLength,
 		local:   general.PossibleLengthLocalOnly,
-		patterns: [2]string{
+		patterns: [3]string{
 			"^(?:" + general.GetNationalNumberPattern() + ")$",
 			"^(?:" + md.GetInternationalPrefix() + ")",
+			"^(?:" + prefix + ")",
 		},
 	}
 }
@@ -88,6 +97,7 @@ func (r *region) compile() {
 		// The patterns compiled in nyaruka's metadata: they compile.
 		r.general = regexp.MustCompile(r.patterns[0])
 		r.idd = regexp.MustCompile(r.patterns[1])
+		r.npp = regexp.MustCompile(r.patterns[2])
 	})
 }
 
@@ -147,8 +157,8 @@ func ParseNational(input, regionHint string) (n Number, ok bool) {
 		return n, false
 	}
 	nsn := d
-	if r.prefix != "" && hasPrefix(d, r.prefix) {
-		rest := d[len(r.prefix):]
+	if end := r.prefixEnd(d); end >= 0 {
+		rest := d[end:]
 		if !r.general.Match(d) || r.general.Match(rest) {
 			switch testLength(int32(len(rest)), r.lengths, r.local) {
 			case phonenumbers.TOO_SHORT, phonenumbers.IS_POSSIBLE_LOCAL_ONLY, phonenumbers.INVALID_LENGTH:
@@ -164,6 +174,24 @@ func ParseNational(input, regionHint string) (n Number, ok bool) {
 	at := len(digits) - len(nsn) - ccLen
 	copy(digits[at:], r.ccStr)
 	return answer(r.plan, r.cc, ccLen, digits[at:])
+}
+
+// prefixEnd is where the national prefix for parsing ends in d, -1 when d
+// does not start with it.
+func (r *region) prefixEnd(d []byte) int {
+	switch {
+	case r.prefix == "":
+		return -1
+	case r.literal:
+		if hasPrefix(d, r.prefix) {
+			return len(r.prefix)
+		}
+		return -1
+	}
+	if m := r.npp.FindIndex(d); m != nil {
+		return m[1]
+	}
+	return -1
 }
 
 func hasPrefix(b []byte, p string) bool {
