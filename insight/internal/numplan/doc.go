@@ -34,18 +34,18 @@
 // # Numbers in national form
 //
 // [ParseNational] answers a number written in national form with a region
-// hint ("07400 123456", GB) when the region has no national prefix
-// transform rule: it strips the national prefix for parsing as
+// hint ("07400 123456", GB): it strips the national prefix for parsing as
 // maybeStripNationalPrefixAndCarrierCode and parseHelper do (its pattern
 // and the region's general pattern compiled from the same strings and
 // tested by the same regexp package, a plain "0" compared directly; the
 // region's possible lengths), then answers as Parse does for the calling
 // code. A carrier code the prefix captures (AU 1831...) changes nothing
-// Parse returns. Regions with a transform rule (AR, BR, MX, the NANP
-// islands, GG, JE, IM...: the number is rewritten) are left to nyaruka,
-// as are digits starting with the region's international prefix or its
-// calling code (nyaruka may read those as international) and every case
-// Parse leaves to it.
+// Parse returns. In the regions with a transform rule (BR, MX, the NANP
+// islands, GG, JE, IM...: the number is rewritten) a number the prefix
+// pattern matches is left to nyaruka, as are digits starting with the
+// region's international prefix or its calling code (nyaruka may read
+// those as international), regions of a refused calling code (AR) and
+// every case Parse leaves to it.
 //
 // # Following a new libphonenumber release
 //

@@ -20,6 +20,9 @@ type region struct {
 	// literal: prefix is digits alone (most regions: "0", "1", "8"), so a
 	// prefix match is the pattern's match.
 	literal bool
+	// rewrite: the region has a national prefix transform rule; a number
+	// its prefix pattern matches is left to nyaruka.
+	rewrite bool
 	// The general description's possible lengths, for testNumberLength.
 	lengths, local []int32
 	// The patterns nyaruka tests, compiled on first use as its
@@ -47,12 +50,13 @@ func loadRegions() {
 }
 
 // regionFor is the region of code when its national numbers can be read
-// without nyaruka, nil when not: a national prefix transform rule (AR, BR,
-// MX, the NANP islands, GG, JE, IM... rewrite the number), no
-// international prefix, no possible lengths, or a calling code the tables
-// refuse. A national prefix pattern without a transform rule is stripped
-// by its match (a carrier code it captures is kept by nyaruka only when
-// parsing with the raw input, which Parse does not).
+// without nyaruka, nil when not: no international prefix, no possible
+// lengths, or a calling code the tables refuse. A national prefix pattern
+// without a transform rule is stripped by its match (a carrier code it
+// captures is kept by nyaruka only when parsing with the raw input, which
+// Parse does not). With a transform rule (BR, MX, the NANP islands, GG,
+// JE, IM... rewrite the number) only numbers the pattern does not match
+// at all are read here: nyaruka leaves those as they are.
 func regionFor(code string) *region {
 	md, ok := metadata.RegionMetadata(code)
 	if !ok || md == nil || md.GetGeneralDesc() == nil {
@@ -69,7 +73,7 @@ func regionFor(code string) *region {
 			literal = false
 		}
 	}
-	if md.GetNationalPrefixTransformRule() != "" || md.GetInternationalPrefix() == "" {
+	if md.GetInternationalPrefix() == "" {
 		return nil
 	}
 	general := md.GetGeneralDesc()
@@ -82,6 +86,7 @@ func regionFor(code string) *region {
 		plan:    plans[cc],
 		prefix:  prefix,
 		literal: literal,
+		rewrite: md.GetNationalPrefixTransformRule() != "",
 		lengths: general.PossibleLength,
 		local:   general.PossibleLengthLocalOnly,
 		patterns: [3]string{
@@ -157,7 +162,11 @@ func ParseNational(input, regionHint string) (n Number, ok bool) {
 		return n, false
 	}
 	nsn := d
-	if end := r.prefixEnd(d); end >= 0 {
+	end := r.prefixEnd(d)
+	if end == rewritten {
+		return n, false
+	}
+	if end >= 0 {
 		rest := d[end:]
 		if !r.general.Match(d) || r.general.Match(rest) {
 			switch testLength(int32(len(rest)), r.lengths, r.local) {
@@ -176,11 +185,21 @@ func ParseNational(input, regionHint string) (n Number, ok bool) {
 	return answer(r.plan, r.cc, ccLen, digits[at:])
 }
 
+// rewritten: prefixEnd found a prefix the region's transform rule may
+// rewrite.
+const rewritten = -2
+
 // prefixEnd is where the national prefix for parsing ends in d, -1 when d
-// does not start with it.
+// does not start with it, rewritten when the region has a transform rule
+// and d starts with its prefix.
 func (r *region) prefixEnd(d []byte) int {
 	switch {
 	case r.prefix == "":
+		return -1
+	case r.rewrite:
+		if r.npp.Match(d) {
+			return rewritten
+		}
 		return -1
 	case r.literal:
 		if hasPrefix(d, r.prefix) {
