@@ -4,7 +4,9 @@
 // possible, its type, its region, and its E.164, international and national
 // formats, exactly as nyaruka/phonenumbers' Parse, IsPossibleNumberWithReason,
 // GetNumberType, GetRegionCodeForNumber and Format answer, without running a
-// regular expression.
+// regular expression; and the same for a number in national form with a
+// region hint, running only the region's national-prefix, general and
+// international-prefix patterns (see below).
 //
 // # Why
 //
