@@ -130,3 +130,90 @@ func BenchmarkParseReceiveSMS(b *testing.B) {
 		}
 	}
 }
+
+// benchNational is benchNumbers in national form (Format NATIONAL) with
+// their region as the hint.
+func benchNational(b *testing.B) [][2]string {
+	b.Helper()
+	regions := make([]string, 0, 256)
+	for r := range phonenumbers.GetSupportedRegions() {
+		regions = append(regions, r)
+	}
+	slices.Sort(regions)
+	var out [][2]string
+	for _, r := range regions {
+		if n := phonenumbers.GetExampleNumberForTypeInRegion(r, phonenumbers.MOBILE); n != nil {
+			out = append(out, [2]string{phonenumbers.Format(n, phonenumbers.NATIONAL), r})
+		}
+	}
+	return out
+}
+
+// BenchmarkLookupMissNational measures scoring a number in national form
+// with its region hint, the cache disabled.
+func BenchmarkLookupMissNational(b *testing.B) {
+	nums := benchNational(b)
+	e := New(Options{CacheSize: -1})
+	e.Warm()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		n := nums[i%len(nums)]
+		e.Lookup(n[0], n[1])
+	}
+}
+
+// BenchmarkLookupMissNationalNyaruka is BenchmarkLookupMissNational with
+// every number taking nyaruka's path.
+func BenchmarkLookupMissNationalNyaruka(b *testing.B) {
+	nums := benchNational(b)
+	e := New(Options{CacheSize: -1})
+	e.nyarukaOnly = true
+	e.Warm()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		n := nums[i%len(nums)]
+		e.Lookup(n[0], n[1])
+	}
+}
+
+// BenchmarkNyarukaFactsNational is BenchmarkNyarukaFacts on the numbers of
+// BenchmarkLookupMissNational.
+func BenchmarkNyarukaFactsNational(b *testing.B) {
+	nums := benchNational(b)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		n := nums[i%len(nums)]
+		num, err := phonenumbers.Parse(n[0], n[1])
+		if err != nil {
+			b.Fatal(err)
+		}
+		phonenumbers.IsPossibleNumberWithReason(num)
+		phonenumbers.GetNumberType(num)
+		phonenumbers.Format(num, phonenumbers.E164)
+		phonenumbers.Format(num, phonenumbers.INTERNATIONAL)
+		phonenumbers.Format(num, phonenumbers.NATIONAL)
+		phonenumbers.GetRegionCodeForNumber(num)
+	}
+}
+
+// BenchmarkPlanFactsNational is the same facts from the compiled tables
+// (numbers they leave to nyaruka are skipped).
+func BenchmarkPlanFactsNational(b *testing.B) {
+	all := benchNational(b)
+	var nums [][2]string
+	for _, n := range all {
+		if _, ok := numplan.ParseNational(n[0], n[1]); ok {
+			nums = append(nums, n)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		n := nums[i%len(nums)]
+		numplan.ParseNational(n[0], n[1])
+	}
+	b.ReportMetric(float64(len(nums)), "answered")
+	b.ReportMetric(float64(len(all)), "numbers")
+}

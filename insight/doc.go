@@ -12,7 +12,10 @@
 //     international, national. A number written in international form
 //     ("+44 7400 123456") is answered from the library's metadata compiled
 //     ahead of time (internal/numplan), with the library's answers, in
-//     about a tenth of the time; any other input is parsed by the library;
+//     about a tenth of the time, and so is a number in national form with
+//     a region hint ("07400 123456", GB) unless its national prefix is
+//     rewritten (BR, MX, the NANP islands...); any other input is parsed
+//     by the library;
 //   - the country (ISO 3166-1 alpha-2 and alpha-3, English name, dialing
 //     prefix), the line type, the original carrier of the range (for valid
 //     numbers only), the location and time zones;

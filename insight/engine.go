@@ -78,9 +78,12 @@ func New(opts Options) *Engine {
 // zones from package prefixdata), so warming is opening them: the
 // receive-SMS list, and a few numbers scored, one geographic so that the
 // geocoding table, opened on first use, is open. A number in national form
-// is still parsed by nyaruka, whose first use of a region compiles that
-// region's regular expressions; Warm does not do that for every region
-// ahead of time (it was most of the start-up: 60–80 ms and 9 MB).
+// is read by package numplan too, which on its first such number loads
+// nyaruka's metadata and on a region's first compiles that region's three
+// patterns it runs (the rest still go to nyaruka, whose first use of a
+// region compiles that region's regular expressions); Warm does not do that
+// for every region ahead of time (it was most of the start-up: 60–80 ms and
+// 9 MB).
 func (e *Engine) Warm() {
 	receiveSMS()
 	for _, n := range warmNumbers {
@@ -140,6 +143,12 @@ func (e *Engine) compute(input, region string) *Insight {
 		// International input, answered by the compiled tables when they
 		// can (package numplan says which inputs they leave to nyaruka).
 		if n, ok := numplan.Parse(input); ok {
+			fromPlan(in, &n)
+			return in
+		}
+		// National input with a region hint, when the region's national
+		// prefix is a plain one (numplan.ParseNational says which).
+		if n, ok := numplan.ParseNational(input, region); ok {
 			fromPlan(in, &n)
 			return in
 		}

@@ -4,7 +4,9 @@
 // possible, its type, its region, and its E.164, international and national
 // formats, exactly as nyaruka/phonenumbers' Parse, IsPossibleNumberWithReason,
 // GetNumberType, GetRegionCodeForNumber and Format answer, without running a
-// regular expression.
+// regular expression; and the same for a number in national form with a
+// region hint, running only the region's national-prefix, general and
+// international-prefix patterns (see below).
 //
 // # Why
 //
@@ -30,6 +32,22 @@
 // alone. Tests hold every answer to nyaruka's over every example number
 // and hundreds of thousands of variants, and a fuzz target on arbitrary
 // input; another regenerates the table and requires the committed bytes.
+//
+// # Numbers in national form
+//
+// [ParseNational] answers a number written in national form with a region
+// hint ("07400 123456", GB): it strips the national prefix for parsing as
+// maybeStripNationalPrefixAndCarrierCode and parseHelper do (its pattern
+// and the region's general pattern compiled from the same strings and
+// tested by the same regexp package, a plain "0" compared directly; the
+// region's possible lengths), then answers as Parse does for the calling
+// code. A carrier code the prefix captures (AU 1831...) changes nothing
+// Parse returns. In the regions with a transform rule (BR, MX, the NANP
+// islands, GG, JE, IM...: the number is rewritten) a number the prefix
+// pattern matches is left to nyaruka, as are digits starting with the
+// region's international prefix or its calling code (nyaruka may read
+// those as international), regions of a refused calling code (AR) and
+// every case Parse leaves to it.
 //
 // # Following a new libphonenumber release
 //

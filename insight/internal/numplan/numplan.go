@@ -98,6 +98,13 @@ func Parse(input string) (n Number, ok bool) {
 	if c == nil || c.refused != "" {
 		return n, false
 	}
+	return answer(c, cc, ccLen, digits[:nd])
+}
+
+// answer is Parse's answer for digits, calling code cc (its first ccLen
+// digits, plan c) and the national number.
+func answer(c *code, cc, ccLen int, digits []byte) (n Number, ok bool) {
+	nd := len(digits)
 	nsn := digits[ccLen:nd]
 	l := len(nsn)
 	// Too short or long is a parse error; several leading zeros are kept

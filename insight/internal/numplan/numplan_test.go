@@ -165,8 +165,11 @@ func variants(exs []string, seed uint64) []string {
 }
 
 // oracle is what nyaruka says of input, in the shape Parse answers.
-func oracle(input string) (Number, error) {
-	num, err := phonenumbers.Parse(input, "")
+func oracle(input string) (Number, error) { return oracleIn(input, "") }
+
+// oracleIn is oracle with a region hint.
+func oracleIn(input, region string) (Number, error) {
+	num, err := phonenumbers.Parse(input, region)
 	if err != nil {
 		return Number{}, err
 	}
@@ -285,5 +288,99 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		check(t, s)
+	})
+}
+
+// checkNational compares ParseNational with the oracle; it reports whether
+// the tables answered.
+func checkNational(t testing.TB, input, region string) bool {
+	got, ok := ParseNational(input, region)
+	if !ok {
+		return false
+	}
+	want, err := oracleIn(input, region)
+	if err != nil {
+		t.Errorf("%q (%s): tables answer %+v, nyaruka fails: %v", input, region, got, err)
+		return true
+	}
+	if got != want {
+		t.Errorf("%q (%s):\n tables  %+v\n nyaruka %+v", input, region, got, want)
+	}
+	return true
+}
+
+// TestNationalAgreesWithNyaruka holds ParseNational to nyaruka's Parse with
+// the region hint, over every example number of every region in national
+// form, its digits, without the national prefix, and every digit of those
+// replaced by every other (the engine's test, package insight, covers more).
+func TestNationalAgreesWithNyaruka(t *testing.T) {
+	regions := make([]string, 0, 256)
+	for r := range phonenumbers.GetSupportedRegions() {
+		regions = append(regions, r)
+	}
+	slices.Sort(regions)
+	var inputs [][2]string
+	for _, r := range regions {
+		for _, typ := range numberTypes {
+			n := phonenumbers.GetExampleNumberForTypeInRegion(r, typ)
+			if n == nil {
+				continue
+			}
+			nat := phonenumbers.Format(n, phonenumbers.NATIONAL)
+			nsn := phonenumbers.GetNationalSignificantNumber(n)
+			inputs = append(inputs, [2]string{nat, r}, [2]string{nsn, r})
+			var digits []byte
+			for i := 0; i < len(nat); i++ {
+				if nat[i] >= '0' && nat[i] <= '9' {
+					digits = append(digits, nat[i])
+				}
+			}
+			for i := range digits {
+				for d := byte('0'); d <= '9'; d++ {
+					v := slices.Clone(digits)
+					v[i] = d
+					inputs = append(inputs, [2]string{string(v), r})
+				}
+			}
+		}
+	}
+	if testing.Short() || raceDetector {
+		sample := inputs[:0:0]
+		for i := 0; i < len(inputs); i += 5 {
+			sample = append(sample, inputs[i])
+		}
+		inputs = sample
+	}
+	answered := 0
+	for i, in := range inputs {
+		if checkNational(t, in[0], in[1]) {
+			answered++
+		}
+		if t.Failed() && i > 0 && i%1000 == 0 {
+			t.FailNow()
+		}
+	}
+	t.Logf("%d inputs, %d answered by the tables; %d regions", len(inputs), answered, NationalRegions())
+	if answered < len(inputs)/2 {
+		t.Errorf("the tables answered only %d of %d", answered, len(inputs))
+	}
+}
+
+// FuzzParseNational: on any input and region the tables answer, they
+// answer as nyaruka does.
+func FuzzParseNational(f *testing.F) {
+	for _, s := range [][2]string{
+		{"07400 123456", "GB"},
+		{"(650) 253-0000", "US"},
+		{"06 1234 5678", "IT"},
+		{"8 912 345-67-89", "RU"},
+		{"1831 0412 345 678", "AU"},
+		{"464-1234", "AG"},
+		{"0044 7400 123456", "GB"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, s, region string) {
+		checkNational(t, s, region)
 	})
 }
