@@ -217,3 +217,18 @@ func BenchmarkPlanFactsNational(b *testing.B) {
 	b.ReportMetric(float64(len(nums)), "answered")
 	b.ReportMetric(float64(len(all)), "numbers")
 }
+
+// BenchmarkParseEmbeddedTables is the start-up cost of the hand-kept tables
+// (carrier profiles, disposable prefixes, country caps, fictitious ranges,
+// about 100 rows): parsed from their text and merged into lookup maps, as a
+// policy's data section is merged with them on every load.
+func BenchmarkParseEmbeddedTables(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		d, err := parseEmbedded()
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = compileData(d)
+	}
+}
