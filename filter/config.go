@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"maps"
 	"net/http"
 	"slices"
 	"time"
@@ -92,7 +93,7 @@ func (s *Server) serveConfig(w http.ResponseWriter, r *http.Request) {
 		}
 		v.Routes = append(v.Routes, c)
 	}
-	for _, name := range slices.Sorted(mapKeys(set.Policies)) {
+	for _, name := range slices.Sorted(maps.Keys(set.Policies)) {
 		p := configPolicy{Name: name, Rules: []configRule{}}
 		for _, rule := range set.Policies[name].Rules {
 			p.Rules = append(p.Rules, configRule{Name: rule.Name, When: rule.When, Action: rule.Action})
@@ -114,14 +115,4 @@ func (s *Server) serveConfig(w http.ResponseWriter, r *http.Request) {
 	vc := set.Velocity.WithDefaults()
 	v.Velocity = configVelocity{Window: vc.Window.String(), MaxNumbers: vc.MaxNumbers, RangeDigits: vc.RangeDigits}
 	writeJSON(w, http.StatusOK, v)
-}
-
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }

@@ -111,12 +111,12 @@ func (w *walker) attribute(obj int32) {
 	for c := w.t.nodes[obj].first; c >= 0; c = w.t.nodes[c].next {
 		n := &w.t.nodes[c]
 		switch k := n.key; {
-		case eqFold(k, "name"), eqFold(k, "key"), eqFold(k, "attribute"), eqFold(k, "attributename"),
-			eqFold(k, "attribute_name"), eqFold(k, "field"), eqFold(k, "type"):
+		case strings.EqualFold(k, "name"), strings.EqualFold(k, "key"), strings.EqualFold(k, "attribute"), strings.EqualFold(k, "attributename"),
+			strings.EqualFold(k, "attribute_name"), strings.EqualFold(k, "field"), strings.EqualFold(k, "type"):
 			if n.kind == kindString && name == "" {
 				name = n.value
 			}
-		case eqFold(k, "value"):
+		case strings.EqualFold(k, "value"):
 			if value < 0 {
 				value = c
 			}
@@ -313,7 +313,3 @@ func plainKey(k string) bool {
 	}
 	return true
 }
-
-// eqFold compares a key with a lower-case word under Unicode case folding
-// (the Kelvin sign is a k), without the copy strings.ToLower makes.
-func eqFold(key, word string) bool { return strings.EqualFold(key, word) }

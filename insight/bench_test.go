@@ -61,17 +61,23 @@ func BenchmarkNyarukaFacts(b *testing.B) {
 	nums := benchNumbers(b)
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		num, err := phonenumbers.Parse(nums[i%len(nums)], "")
-		if err != nil {
-			b.Fatal(err)
-		}
-		phonenumbers.IsPossibleNumberWithReason(num)
-		phonenumbers.GetNumberType(num)
-		phonenumbers.Format(num, phonenumbers.E164)
-		phonenumbers.Format(num, phonenumbers.INTERNATIONAL)
-		phonenumbers.Format(num, phonenumbers.NATIONAL)
-		phonenumbers.GetRegionCodeForNumber(num)
+		nyarukaFacts(b, nums[i%len(nums)], "")
 	}
+}
+
+// nyarukaFacts asks nyaruka for what the compiled tables answer: parse,
+// possible length, type, the three formats and the region.
+func nyarukaFacts(b *testing.B, input, region string) {
+	num, err := phonenumbers.Parse(input, region)
+	if err != nil {
+		b.Fatal(err)
+	}
+	phonenumbers.IsPossibleNumberWithReason(num)
+	phonenumbers.GetNumberType(num)
+	phonenumbers.Format(num, phonenumbers.E164)
+	phonenumbers.Format(num, phonenumbers.INTERNATIONAL)
+	phonenumbers.Format(num, phonenumbers.NATIONAL)
+	phonenumbers.GetRegionCodeForNumber(num)
 }
 
 // BenchmarkPlanFacts is the same facts from the compiled tables.
@@ -185,16 +191,7 @@ func BenchmarkNyarukaFactsNational(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		n := nums[i%len(nums)]
-		num, err := phonenumbers.Parse(n[0], n[1])
-		if err != nil {
-			b.Fatal(err)
-		}
-		phonenumbers.IsPossibleNumberWithReason(num)
-		phonenumbers.GetNumberType(num)
-		phonenumbers.Format(num, phonenumbers.E164)
-		phonenumbers.Format(num, phonenumbers.INTERNATIONAL)
-		phonenumbers.Format(num, phonenumbers.NATIONAL)
-		phonenumbers.GetRegionCodeForNumber(num)
+		nyarukaFacts(b, n[0], n[1])
 	}
 }
 
