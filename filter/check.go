@@ -65,7 +65,17 @@ const (
 // included, is an OK gRPC reply; only a fault of phonegate's is a gRPC error,
 // so Envoy's failure_mode_allow decides what happens to the request.
 func (s *Server) Check(ctx context.Context, cr *authv3.CheckRequest) (*authv3.CheckResponse, error) {
-	v, f := s.check(ctx, func() *policy.Request { return requestView(cr, s.opts.XFFTrustedHops) })
+	return checkResponse(s.check(ctx, func() *policy.Request { return requestView(cr, s.opts.XFFTrustedHops) }))
+}
+
+// checkWire is Check for a request read from its bytes (codec.go): the
+// server's gRPC method.
+func (s *Server) checkWire(ctx context.Context, in *wireCheck) (*authv3.CheckResponse, error) {
+	return checkResponse(s.check(ctx, func() *policy.Request { return in.req.view(s.opts.XFFTrustedHops) }))
+}
+
+// checkResponse is a check's outcome as Envoy receives it.
+func checkResponse(v verdict, f *fault) (*authv3.CheckResponse, error) {
 	if f != nil {
 		return nil, status.Error(f.code, "phonegate: "+f.err.Error())
 	}

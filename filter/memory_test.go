@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/phonegate/phonegate/insight"
+	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/proto"
 )
 
 // TestMemoryIsBoundedThroughCheck floods a server's Check with distinct
@@ -32,6 +34,7 @@ velocity: {max_numbers: %d}
 `, entries)))
 	srv.MarkWarm()
 	pad := strings.Repeat("x", 16<<10)
+	serverCodec := newCodec()
 	check := func(from, to int) {
 		for i := from; i < to; i++ {
 			// Distinct UK mobiles, written as users do, inside a large JSON
@@ -42,7 +45,14 @@ velocity: {max_numbers: %d}
 			}
 			cr := envoyCheck("POST", "/signup", contentType, body,
 				map[string]string{"x-forwarded-for": fmt.Sprintf("198.51.%d.%d", i/250%250, i%250), "cf-ipcountry": "GB"})
-			if _, err := srv.Check(context.Background(), cr); err != nil {
+			// As the gRPC server reads it: the request's strings are
+			// pieces of its bytes, which nothing kept may hold.
+			raw, _ := proto.Marshal(cr)
+			in := new(wireCheck)
+			if err := serverCodec.Unmarshal(mem.BufferSlice{mem.SliceBuffer(raw)}, in); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := srv.checkWire(context.Background(), in); err != nil {
 				t.Fatal(err)
 			}
 		}

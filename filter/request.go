@@ -18,15 +18,53 @@ const partialBodyHeader = "x-envoy-auth-partial-body"
 func requestView(cr *authv3.CheckRequest, xffTrustedHops int) *policy.Request {
 	attrs := cr.GetAttributes()
 	h := attrs.GetRequest().GetHttp()
-	headers := h.GetHeaders()
-	if len(headers) == 0 && h.GetHeaderMap() != nil {
+	e := envoyRequest{
+		method:            h.GetMethod(),
+		path:              h.GetPath(),
+		host:              h.GetHost(),
+		headers:           h.GetHeaders(),
+		hasHeaderMap:      h.GetHeaderMap() != nil,
+		body:              h.GetRawBody(),
+		source:            attrs.GetSource().GetAddress().GetSocketAddress().GetAddress(),
+		contextExtensions: attrs.GetContextExtensions(),
+	}
+	if len(e.body) == 0 && h.GetBody() != "" {
+		e.body = []byte(h.GetBody())
+	}
+	for _, hv := range h.GetHeaderMap().GetHeaders() {
+		e.headerMap = append(e.headerMap, headerField{hv.GetKey(), hv.GetValue(), string(hv.GetRawValue())})
+	}
+	return e.view(xffTrustedHops)
+}
+
+// envoyRequest is what phonegate reads of a CheckRequest, however it was
+// decoded: from a message (requestView) or from its bytes as received
+// (wirerequest.go).
+type envoyRequest struct {
+	method, path, host string
+	headers            map[string]string // attributes.request.http.headers; nil when none
+	headerMap          []headerField     // header_map.headers, in order
+	hasHeaderMap       bool              // header_map was sent, even empty
+	body               []byte            // raw_body, else body
+	source             string            // the source's socket address
+	contextExtensions  map[string]string // nil when none
+}
+
+// headerField is a HeaderValue of header_map, or an entry of a map field
+// (raw unused).
+type headerField struct{ key, value, raw string }
+
+// view is the plain request that policies read.
+func (e *envoyRequest) view(xffTrustedHops int) *policy.Request {
+	headers := e.headers
+	if len(headers) == 0 && e.hasHeaderMap {
 		// Envoy sends header_map instead of headers with encode_raw_headers: true.
-		headers = make(map[string]string, len(h.GetHeaderMap().GetHeaders()))
-		for _, hv := range h.GetHeaderMap().GetHeaders() {
-			name := strings.ToLower(hv.GetKey())
-			v := string(hv.GetRawValue())
+		headers = make(map[string]string, len(e.headerMap))
+		for _, hv := range e.headerMap {
+			name := strings.ToLower(hv.key)
+			v := hv.raw
 			if v == "" {
-				v = hv.GetValue()
+				v = hv.value
 			}
 			if prev, ok := headers[name]; ok {
 				v = prev + "," + v
@@ -37,21 +75,17 @@ func requestView(cr *authv3.CheckRequest, xffTrustedHops int) *policy.Request {
 	if headers == nil {
 		headers = map[string]string{}
 	}
-	method := h.GetMethod()
+	method := e.method
 	if method == "" {
 		method = headers[":method"]
 	}
-	path := h.GetPath()
+	path := e.path
 	if path == "" {
 		path = headers[":path"]
 	}
-	host := h.GetHost()
+	host := e.host
 	if host == "" {
 		host = headers[":authority"]
-	}
-	body := h.GetRawBody()
-	if len(body) == 0 && h.GetBody() != "" {
-		body = []byte(h.GetBody())
 	}
 	return &policy.Request{
 		Method:            strings.ToUpper(method),
@@ -59,10 +93,10 @@ func requestView(cr *authv3.CheckRequest, xffTrustedHops int) *policy.Request {
 		Host:              host,
 		Headers:           headers,
 		ContentType:       headers["content-type"],
-		Body:              body,
+		Body:              e.body,
 		PartialBody:       strings.EqualFold(headers[partialBodyHeader], "true"),
-		ClientIP:          clientIP(headers, attrs.GetSource().GetAddress().GetSocketAddress().GetAddress(), xffTrustedHops),
-		ContextExtensions: attrs.GetContextExtensions(),
+		ClientIP:          clientIP(headers, e.source, xffTrustedHops),
+		ContextExtensions: e.contextExtensions,
 	}
 }
 

@@ -278,8 +278,9 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	if s.opts.TracerProvider != nil {
 		gopts = append(gopts, grpc.StatsHandler(grpcStatsHandler(s.opts.TracerProvider)))
 	}
+	gopts = append(gopts, grpc.ForceServerCodecV2(newCodec()))
 	gs := grpc.NewServer(gopts...)
-	authv3.RegisterAuthorizationServer(gs, s)
+	gs.RegisterService(&authorizationService, s)
 	draining := make(chan struct{})
 	healthpb.RegisterHealthServer(gs, drainingHealth{s.health, draining})
 	reflection.Register(gs)
