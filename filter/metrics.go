@@ -6,7 +6,6 @@ import (
 	"runtime"
 	"time"
 
-	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/phonegate/phonegate/insight"
 	"github.com/phonegate/phonegate/internal/buildinfo"
 	"github.com/phonegate/phonegate/policy"
@@ -30,7 +29,7 @@ type Metrics struct {
 	// grpc are the standard gRPC server metrics (grpc_server_started_total,
 	// grpc_server_handled_total, grpc_server_handling_seconds, ...), by
 	// service, method and code, as every gRPC service of a platform has them.
-	grpc *grpcprom.ServerMetrics
+	grpc *grpcMetrics
 }
 
 // degradedCounter is a velocity store that may answer with local counts
@@ -107,7 +106,7 @@ func newMetrics(cache *insight.CacheStats, velocity VelocityStore, logw *LogWrit
 		}
 		return 0
 	})
-	m.grpc = grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram(grpcprom.WithHistogramBuckets(grpcHandlingBuckets)))
+	m.grpc = newGRPCMetrics(grpcHandlingBuckets)
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "phonegate_build_info",
 		Help: "1, labelled with phonegate's version, the Go version, the libphonenumber metadata release and each embedded data set's version (and newest date), as `phonegate version` prints them.",

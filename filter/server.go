@@ -260,8 +260,8 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 		// would read, and its headers.
 		grpc.MaxRecvMsgSize(s.opts.MaxBodyBytes + grpcHeaderRoom),
 		grpc.StatsHandler(oversizeCounter{s.metrics}),
-		grpc.ChainUnaryInterceptor(s.metrics.grpc.UnaryServerInterceptor()),
-		grpc.ChainStreamInterceptor(s.metrics.grpc.StreamServerInterceptor()),
+		grpc.ChainUnaryInterceptor(s.metrics.grpc.unary()),
+		grpc.ChainStreamInterceptor(s.metrics.grpc.stream()),
 		// Envoy keeps its connections to phonegate open and, with
 		// connection_keepalive set on the cluster, pings them; grpc-go's
 		// default policy closes a connection pinged more often than every 5
@@ -284,7 +284,7 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	draining := make(chan struct{})
 	healthpb.RegisterHealthServer(gs, drainingHealth{s.health, draining})
 	reflection.Register(gs)
-	s.metrics.grpc.InitializeMetrics(gs) // every method's series at 0 before its first call
+	s.metrics.grpc.initialize(gs) // every method's series at 0 before its first call
 	hs := &http.Server{Handler: s.HTTPHandler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 
 	errc := make(chan error, 2)
