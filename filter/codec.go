@@ -2,7 +2,6 @@ package filter
 
 import (
 	"context"
-	"fmt"
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"google.golang.org/grpc"
@@ -15,9 +14,10 @@ import (
 // messages with less work than grpc-go's proto codec, and otherwise are it:
 //   - a Check request is read by decodeCheckRequest (wirerequest.go) from
 //     one copy of its bytes, instead of being decoded into a CheckRequest;
-//   - a message that go-control-plane generated vtprotobuf code for (the
-//     CheckResponse, its headers) is written by that code, which knows its
-//     fields, instead of protobuf-go's table-driven marshaller;
+//   - a CheckResponse is written by marshalCheckResponse (responsewire.go)
+//     from the fields phonegate sets, instead of by protobuf-go's
+//     table-driven marshaller (go-control-plane's vtprotobuf marshallers
+//     would do as well, but are compiled only with a build tag);
 //   - every other message (health, reflection) goes through grpc-go's own
 //     proto codec, unchanged.
 
@@ -25,13 +25,6 @@ import (
 // registers it: the bytes Envoy sent, read when the codec hands them over.
 type wireCheck struct {
 	req *envoyRequest
-}
-
-// vtMarshaler is what vtprotobuf generates (MarshalVTStrict and friends):
-// go-control-plane ships it for its messages.
-type vtMarshaler interface {
-	SizeVT() int
-	MarshalToSizedBufferVTStrict([]byte) (int, error)
 }
 
 // codec is the server's encoding.CodecV2, named "proto" as the one it
@@ -62,25 +55,12 @@ func (c codec) Unmarshal(data mem.BufferSlice, v any) (err error) {
 }
 
 func (c codec) Marshal(v any) (mem.BufferSlice, error) {
-	m, ok := v.(vtMarshaler)
-	if !ok {
-		return c.proto.Marshal(v)
-	}
-	size := m.SizeVT()
-	if mem.IsBelowBufferPoolingThreshold(size) {
-		buf := make([]byte, size)
-		if _, err := m.MarshalToSizedBufferVTStrict(buf); err != nil {
-			return nil, fmt.Errorf("marshal %T: %w", v, err)
+	if r, ok := v.(*authv3.CheckResponse); ok {
+		if b, ok := marshalCheckResponse(r); ok {
+			return mem.BufferSlice{mem.SliceBuffer(b)}, nil
 		}
-		return mem.BufferSlice{mem.SliceBuffer(buf)}, nil
 	}
-	pool := mem.DefaultBufferPool()
-	buf := pool.Get(size)
-	if _, err := m.MarshalToSizedBufferVTStrict((*buf)[:size]); err != nil {
-		pool.Put(buf)
-		return nil, fmt.Errorf("marshal %T: %w", v, err)
-	}
-	return mem.BufferSlice{mem.NewBuffer(buf, pool)}, nil
+	return c.proto.Marshal(v)
 }
 
 // authorizationService is Envoy's Authorization service as grpc-go's

@@ -1,9 +1,11 @@
 package filter
 
 import (
+	"bytes"
 	"context"
 	"testing"
 
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"github.com/phonegate/phonegate/policy"
 	"google.golang.org/grpc"
@@ -16,6 +18,7 @@ import (
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
 )
 
 // TestCodecWritesWhatProtoWrites: every kind of response the server sends
@@ -63,10 +66,42 @@ routes:
 			if !proto.Equal(&gotMsg, &wantMsg) {
 				t.Errorf("the codec wrote\n%v\nproto writes\n%v", &gotMsg, &wantMsg)
 			}
+			if _, ok := marshalCheckResponse(resp); !ok {
+				t.Error("marshalCheckResponse left the response to protobuf-go")
+			}
+			if !bytes.Equal(got.Materialize(), want.Materialize()) {
+				t.Errorf("bytes differ from protobuf-go's:\n%x\n%x", got.Materialize(), want.Materialize())
+			}
 			if tc.path != "/other" && len(gotMsg.GetDynamicMetadata().GetFields()) == 0 {
 				t.Error("no dynamic metadata in the response as written")
 			}
 		})
+	}
+}
+
+// TestCodecFallsBackForOtherFields: a response with a field
+// marshalCheckResponse does not write is written by protobuf-go, whole.
+func TestCodecFallsBackForOtherFields(t *testing.T) {
+	hdr := func() []*corev3.HeaderValueOption { return []*corev3.HeaderValueOption{newHeader("x-a", "1")} }
+	for name, resp := range map[string]*authv3.CheckResponse{
+		"response headers to add": {Status: okStatus, HttpResponse: &authv3.CheckResponse_OkResponse{OkResponse: &authv3.OkHttpResponse{
+			Headers: hdr(), ResponseHeadersToAdd: hdr()}}},
+		"an error response":     {HttpResponse: &authv3.CheckResponse_ErrorResponse{ErrorResponse: &authv3.DeniedHttpResponse{Body: "x"}}},
+		"metadata as a message": {Status: okStatus, DynamicMetadata: &structpb.Struct{Fields: map[string]*structpb.Value{"a": structpb.NewBoolValue(true)}}},
+		"a header with keep_empty_value": {Status: okStatus, HttpResponse: &authv3.CheckResponse_OkResponse{OkResponse: &authv3.OkHttpResponse{
+			Headers: []*corev3.HeaderValueOption{{Header: &corev3.HeaderValue{Key: "x-a"}, KeepEmptyValue: true}}}}},
+	} {
+		if _, ok := marshalCheckResponse(resp); ok {
+			t.Errorf("%s: marshalCheckResponse wrote it", name)
+		}
+		got, err := newCodec().Marshal(resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back authv3.CheckResponse
+		if err := proto.Unmarshal(got.Materialize(), &back); err != nil || !proto.Equal(&back, resp) {
+			t.Errorf("%s: read back %v (%v), sent %v", name, &back, err, resp)
+		}
 	}
 }
 
