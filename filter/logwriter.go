@@ -5,14 +5,15 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // LogWriter is the writer under the decision log: a check hands it a line
 // and goes on. Lines wait in a bounded queue for one goroutine that writes
-// them in batches; when the queue is full (the log's destination is slower
-// than the checks) a line is dropped and counted
-// (phonegate_log_lines_dropped_total), never waited for. Close writes what is
-// queued and stops; call it at shutdown.
+// them in batches, a few milliseconds' worth at a time (logBatchWait). When
+// the queue is full (the log's destination is slower than the checks) a
+// line is dropped and counted (phonegate_log_lines_dropped_total), never
+// waited for. Close writes what is queued and stops; call it at shutdown.
 type LogWriter struct {
 	out     io.Writer
 	lines   chan []byte
@@ -58,16 +59,36 @@ func (w *LogWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// logBatchWait is how long the writer lets a batch gather after its first
+// line. Waiting on an empty queue, the writer goroutine would be woken by
+// every line (a futex call a check under steady load); asleep, it lets the
+// checks queue their lines without waking anyone, and writes them in one
+// go. Lines reach the log at most this much later.
+const logBatchWait = 5 * time.Millisecond
+
 func (w *LogWriter) run() {
 	defer close(w.done)
 	bw := bufio.NewWriterSize(w.out, 64<<10)
-	for b := range w.lines {
+	write := func(b []byte) {
 		bw.Write(b)
-		bp := &b
-		w.bufs.Put(bp)
-		if len(w.lines) == 0 {
-			bw.Flush() // a batch is written; wait for more
+		w.bufs.Put(&b)
+	}
+	for b := range w.lines {
+		write(b)
+		time.Sleep(logBatchWait)
+	batch:
+		for {
+			select {
+			case b, ok := <-w.lines:
+				if !ok {
+					break batch // closed: flushed below, and the range ends
+				}
+				write(b)
+			default:
+				break batch
+			}
 		}
+		bw.Flush() // a batch is written; wait for more
 	}
 	bw.Flush()
 }
