@@ -43,63 +43,67 @@ const (
 // marshalCheckResponse is r's protobuf encoding, or false when r has a
 // field this file does not write.
 func marshalCheckResponse(r *authv3.CheckResponse) ([]byte, bool) {
-	n, ok := sizeCheckResponse(r)
+	n, inner, ok := sizeCheckResponse(r)
 	if !ok {
 		return nil, false
 	}
-	b := appendCheckResponse(make([]byte, 0, n), r)
+	b := appendCheckResponse(make([]byte, 0, n), r, inner)
 	return b, len(b) == n
 }
 
-func sizeCheckResponse(r *authv3.CheckResponse) (int, bool) {
+// sizeCheckResponse is the size of r's encoding and of its http_response
+// message, false when r has a field this file does not write.
+func sizeCheckResponse(r *authv3.CheckResponse) (n, inner int, ok bool) {
 	if r.DynamicMetadata != nil || r.HttpResponse == nil && r.Status == nil {
-		return 0, false
+		return 0, 0, false
 	}
-	n := len(r.ProtoReflect().GetUnknown())
+	n = len(r.ProtoReflect().GetUnknown())
 	if st := r.Status; st != nil {
 		if len(st.Details) > 0 || st.Code < 0 || len(st.ProtoReflect().GetUnknown()) > 0 {
-			return 0, false
+			return 0, 0, false
 		}
 		n += sizeMessage(fResponseStatus, sizeStatus(st.Code, st.Message))
 	}
 	switch h := r.HttpResponse.(type) {
 	case nil:
 	case *authv3.CheckResponse_OkResponse:
-		ok := h.OkResponse
-		if ok == nil || ok.DynamicMetadata != nil || len(ok.ResponseHeadersToAdd) > 0 ||
-			len(ok.QueryParametersToSet) > 0 || len(ok.QueryParametersToRemove) > 0 || len(ok.ProtoReflect().GetUnknown()) > 0 {
-			return 0, false
+		o := h.OkResponse
+		if o == nil || o.DynamicMetadata != nil || len(o.ResponseHeadersToAdd) > 0 ||
+			len(o.QueryParametersToSet) > 0 || len(o.QueryParametersToRemove) > 0 || len(o.ProtoReflect().GetUnknown()) > 0 {
+			return 0, 0, false
 		}
-		m, fits := sizeHeaders(fOKHeaders, ok.Headers)
+		m, fits := sizeHeaders(fOKHeaders, o.Headers)
 		if !fits {
-			return 0, false
+			return 0, 0, false
 		}
-		for _, name := range ok.HeadersToRemove {
+		for _, name := range o.HeadersToRemove {
 			m += protowire.SizeTag(fOKHeadersToRemove) + protowire.SizeBytes(len(name))
 		}
-		n += sizeMessage(fResponseOK, m)
+		n, inner = n+sizeMessage(fResponseOK, m), m
 	case *authv3.CheckResponse_DeniedResponse:
 		d := h.DeniedResponse
 		if d == nil || d.Status != nil && (d.Status.Code < 0 || len(d.Status.ProtoReflect().GetUnknown()) > 0) ||
 			len(d.ProtoReflect().GetUnknown()) > 0 {
-			return 0, false
+			return 0, 0, false
 		}
 		m, fits := sizeHeaders(fDeniedHeaders, d.Headers)
 		if !fits {
-			return 0, false
+			return 0, 0, false
 		}
 		if d.Status != nil {
 			m += sizeMessage(fDeniedStatus, sizeVarint(fHTTPStatusCode, uint64(d.Status.Code)))
 		}
 		m += sizeString(fDeniedBody, d.Body)
-		n += sizeMessage(fResponseDenied, m)
+		n, inner = n+sizeMessage(fResponseDenied, m), m
 	default:
-		return 0, false
+		return 0, 0, false
 	}
-	return n, true
+	return n, inner, true
 }
 
-func appendCheckResponse(b []byte, r *authv3.CheckResponse) []byte {
+// appendCheckResponse appends r, whose http_response message is inner
+// bytes long (sizeCheckResponse).
+func appendCheckResponse(b []byte, r *authv3.CheckResponse, inner int) []byte {
 	if st := r.Status; st != nil {
 		b = appendMessageHead(b, fResponseStatus, sizeStatus(st.Code, st.Message))
 		b = appendVarint(b, fStatusCode, uint64(st.Code))
@@ -107,25 +111,16 @@ func appendCheckResponse(b []byte, r *authv3.CheckResponse) []byte {
 	}
 	switch h := r.HttpResponse.(type) {
 	case *authv3.CheckResponse_OkResponse:
-		ok := h.OkResponse
-		m, _ := sizeHeaders(fOKHeaders, ok.Headers)
-		for _, name := range ok.HeadersToRemove {
-			m += protowire.SizeTag(fOKHeadersToRemove) + protowire.SizeBytes(len(name))
-		}
-		b = appendMessageHead(b, fResponseOK, m)
-		b = appendHeaders(b, fOKHeaders, ok.Headers)
-		for _, name := range ok.HeadersToRemove {
+		o := h.OkResponse
+		b = appendMessageHead(b, fResponseOK, inner)
+		b = appendHeaders(b, fOKHeaders, o.Headers)
+		for _, name := range o.HeadersToRemove {
 			b = protowire.AppendTag(b, fOKHeadersToRemove, protowire.BytesType)
 			b = protowire.AppendString(b, name)
 		}
 	case *authv3.CheckResponse_DeniedResponse:
 		d := h.DeniedResponse
-		m, _ := sizeHeaders(fDeniedHeaders, d.Headers)
-		if d.Status != nil {
-			m += sizeMessage(fDeniedStatus, sizeVarint(fHTTPStatusCode, uint64(d.Status.Code)))
-		}
-		m += sizeString(fDeniedBody, d.Body)
-		b = appendMessageHead(b, fResponseDenied, m)
+		b = appendMessageHead(b, fResponseDenied, inner)
 		if d.Status != nil {
 			b = appendMessageHead(b, fDeniedStatus, sizeVarint(fHTTPStatusCode, uint64(d.Status.Code)))
 			b = appendVarint(b, fHTTPStatusCode, uint64(d.Status.Code))
@@ -170,10 +165,16 @@ func sizeHeaderOption(h *corev3.HeaderValueOption) (int, bool) {
 
 func appendHeaders(b []byte, num protowire.Number, headers []*corev3.HeaderValueOption) []byte {
 	for _, h := range headers {
-		m, _ := sizeHeaderOption(h)
+		m := sizeVarint(fOptionAppendAction, uint64(h.AppendAction))
+		hv := h.Header
+		hvLen := 0
+		if hv != nil {
+			hvLen = sizeString(fHeaderValueKey, hv.Key) + sizeString(fHeaderValueValue, hv.Value)
+			m += sizeMessage(fOptionHeader, hvLen)
+		}
 		b = appendMessageHead(b, num, m)
-		if hv := h.Header; hv != nil {
-			b = appendMessageHead(b, fOptionHeader, sizeString(fHeaderValueKey, hv.Key)+sizeString(fHeaderValueValue, hv.Value))
+		if hv != nil {
+			b = appendMessageHead(b, fOptionHeader, hvLen)
 			b = appendStringField(b, fHeaderValueKey, hv.Key)
 			b = appendStringField(b, fHeaderValueValue, hv.Value)
 		}
