@@ -5,9 +5,11 @@ import (
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/encoding"
 	grpcproto "google.golang.org/grpc/encoding/proto"
 	"google.golang.org/grpc/mem"
+	"google.golang.org/grpc/status"
 )
 
 // The gRPC server's codec and its Check method read and write Envoy's
@@ -74,11 +76,16 @@ var authorizationService = func() grpc.ServiceDesc {
 }()
 
 func checkHandler(srv any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) {
+	s := srv.(*Server)
 	in := new(wireCheck)
 	if err := dec(in); err != nil {
+		// grpc-go reads a unary request here, in dec: one over
+		// grpc.MaxRecvMsgSize is refused from its length alone, unread.
+		if status.Code(err) == codes.ResourceExhausted {
+			s.metrics.errors.WithLabelValues(faultTooLarge).Inc()
+		}
 		return nil, err
 	}
-	s := srv.(*Server)
 	if interceptor == nil {
 		return s.checkWire(ctx, in)
 	}

@@ -259,7 +259,6 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 		// A CheckRequest is read whole: no larger than a body phonegate
 		// would read, and its headers.
 		grpc.MaxRecvMsgSize(s.opts.MaxBodyBytes + grpcHeaderRoom),
-		grpc.StatsHandler(oversizeCounter{s.metrics}),
 		grpc.ChainUnaryInterceptor(s.metrics.grpc.unary()),
 		grpc.ChainStreamInterceptor(s.metrics.grpc.stream()),
 		// Envoy keeps its connections to phonegate open and, with
