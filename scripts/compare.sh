@@ -43,8 +43,8 @@
 #   --rps N            rate of the fixed-rate runs; 0 skips them      (2000)
 #   --rate-n N         checks per fixed-rate run                      (20000)
 #   --rate-pairs N     fixed-rate A/B pairs                           (1)
-#   --distinct N       send N distinct requests (see above); 0 sends
-#                      check.json alone                               (0)
+#   --distinct N       send N distinct requests (see above), at most
+#                      131,070; 0 sends check.json alone              (0)
 #   --warmup N         unmeasured checks sent to each server first;
 #                      at least N with --distinct N                   (2000)
 #   --env 'K=V ...'    environment of phonegate, e.g. GOGC, GOMEMLIMIT
@@ -91,6 +91,8 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 (( pairs >= 1 && n >= 1 && c >= 1 && conns >= 1 )) || { echo "compare.sh: --pairs, -n, -c and --connections must be at least 1" >&2; exit 2; }
+# scripts/distinct gives each request its own address in 198.18.0.0/15.
+(( distinct <= 131070 )) || { echo "compare.sh: --distinct $distinct: at most 131070" >&2; exit 2; }
 for kv in $pg_env; do
   [[ $kv =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || { echo "compare.sh: --env $kv: want NAME=VALUE" >&2; exit 2; }
 done
