@@ -31,6 +31,7 @@ type verdict struct {
 	hash     string          // keyed hash of the deciding number, for logs and metadata
 	annex    *numberAnnex    // the deciding number's prebuilt response pieces
 	outcomes *sync.Map       // the policy set's prebuilt outcomes (outcomeKey -> *outcome)
+	metrics  *Metrics        // the server's, for the outcome's series
 	// id names the decision in logs, metadata and a denial's body: Envoy's
 	// x-request-id when it is one, else a new one.
 	id string
@@ -125,7 +126,7 @@ func (s *Server) check(ctx context.Context, view func() *policy.Request) (v verd
 	if err := ctx.Err(); err != nil {
 		return verdict{}, &fault{faultCanceled, status.FromContextError(err).Code(), err}
 	}
-	v.decision, v.numbers, v.outcomes = &d, numbers, &cur.outcomes
+	v.decision, v.numbers, v.outcomes, v.metrics = &d, numbers, &cur.outcomes, s.metrics
 	if n := d.Number; n != nil {
 		v.annex = s.annexOf(n.Insight)
 		v.hash = v.annex.hash

@@ -168,10 +168,13 @@ func (m *Metrics) observe(v *verdict, f *fault, took time.Duration) {
 	case v.decision == nil:
 		m.checks.WithLabelValues("", "", string(policy.Allow), "").Inc()
 	default:
-		d := v.decision
-		m.checks.WithLabelValues(d.Route, d.Policy, string(d.Action), string(d.Reason)).Inc()
+		d, o := v.decision, v.outcome()
+		if o.checks == nil { // a verdict made without this server's metrics
+			o = &outcome{checks: m.checks.WithLabelValues(d.Route, d.Policy, string(d.Action), string(d.Reason)), numbers: m.numbers.WithLabelValues(d.Route)}
+		}
+		o.checks.Inc()
 		if d.Numbers > 0 {
-			m.numbers.WithLabelValues(d.Route).Add(float64(d.Numbers))
+			o.numbers.Add(float64(d.Numbers))
 		}
 	}
 }

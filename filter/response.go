@@ -13,6 +13,7 @@ import (
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 	"github.com/phonegate/phonegate/insight"
 	"github.com/phonegate/phonegate/policy"
+	"github.com/prometheus/client_golang/prometheus"
 	rpcstatus "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -315,6 +316,9 @@ func decodedResponse(resp *authv3.CheckResponse) *authv3.CheckResponse {
 type outcome struct {
 	headers  []*corev3.HeaderValueOption
 	metadata []byte // encoded Struct entries
+	// The decision's series of phonegate_checks_total and
+	// phonegate_numbers_total, looked up once (nil without metrics).
+	checks, numbers prometheus.Counter
 }
 
 type outcomeKey struct {
@@ -350,6 +354,10 @@ func (v *verdict) outcome() *outcome {
 	}
 	if len(d.Tags) > 0 {
 		add("tags", strings.Join(d.Tags, ","))
+	}
+	if m := v.metrics; m != nil {
+		o.checks = m.checks.WithLabelValues(d.Route, d.Policy, string(d.Action), string(d.Reason))
+		o.numbers = m.numbers.WithLabelValues(d.Route)
 	}
 	if v.outcomes != nil && v.route != nil {
 		v.outcomes.Store(key, o)
