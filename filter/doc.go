@@ -44,20 +44,32 @@
 // with the same decisions as Check. Health is NOT_SERVING until a policy is
 // loaded and the engine is warm, and again while draining.
 //
+// The gRPC server reads a CheckRequest from its bytes as received, for the
+// fields phonegate uses, with protobuf's rules for repeated and merged fields
+// (wirerequest.go, held to proto.Unmarshal by a fuzz target), and writes
+// CheckResponses from the fields it sets, byte for byte as proto.Marshal
+// would (responsewire.go); codec.go plugs both into grpc-go for the Check
+// method alone. [Server.Check] takes a decoded CheckRequest, for callers in
+// process, and judges it the same way.
+//
 // With [Options.TracerProvider] set, every check is one span, a child of the
 // W3C traceparent in the checked request's headers, whose attributes name the
 // route, policy, decision, reason and rule and never a number (trace.go); gRPC
 // calls are traced by otelgrpc. The standard gRPC server metrics
-// (grpc_server_*) are served beside phonegate's own.
+// (grpc_server_*, as go-grpc-middleware's provider names them; grpcmetrics.go)
+// are served beside phonegate's own.
 //
-// One file per concern: request.go (CheckRequest -> request view), body.go
+// One file per concern: request.go (CheckRequest -> request view) with
+// wirerequest.go and codec.go (the same from the bytes), body.go
 // (content-encoding and size), tree.go (the tree a body is read into) with
 // json.go, form.go (forms and multipart) and graphql.go, walk.go (the values
 // a route's fields name) with phonekey.go (which keys auto reads), extract.go
 // (content types, free text), redact.go (nothing from a request in a
 // message), check.go (the check every transport shares),
-// response.go (decision -> CheckResponse), httpauthz.go (the HTTP mode),
-// metrics.go, trace.go, server.go (lifecycle, policy swaps, health).
+// response.go (decision -> CheckResponse) with prebuilt.go (its shared
+// pieces) and responsewire.go (its bytes), logwriter.go and decisionlog.go
+// (the decision log), httpauthz.go (the HTTP mode), metrics.go with
+// grpcmetrics.go, trace.go, server.go (lifecycle, policy swaps, health).
 //
 // This package is the only one that imports go-control-plane; it knows nothing
 // of YAML or of how numbers are scored.
