@@ -72,7 +72,7 @@ func (s *Server) Check(ctx context.Context, cr *authv3.CheckRequest) (*authv3.Ch
 // checkWire is Check for a request read from its bytes (codec.go): the
 // server's gRPC method.
 func (s *Server) checkWire(ctx context.Context, in *wireCheck) (*authv3.CheckResponse, error) {
-	return checkResponse(s.check(ctx, func() *policy.Request { return in.req.view(s.opts.XFFTrustedHops) }))
+	return checkResponse(s.check(ctx, func() *policy.Request { return in.view(s.opts.XFFTrustedHops) }))
 }
 
 // checkResponse is a check's outcome as Envoy receives it.

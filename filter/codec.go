@@ -26,7 +26,7 @@ import (
 // wireCheck is the request message of the Check method as this server
 // registers it: the bytes Envoy sent, read when the codec hands them over.
 type wireCheck struct {
-	req *envoyRequest
+	wireRequest
 }
 
 // codec is the server's encoding.CodecV2, named "proto" as the one it
@@ -52,8 +52,7 @@ func (c codec) Unmarshal(data mem.BufferSlice, v any) (err error) {
 	}()
 	// A copy of our own: grpc-go reuses data's buffers once this returns,
 	// and the request's strings point into the copy.
-	w.req, err = decodeCheckRequest(data.Materialize())
-	return err
+	return w.decode(data.Materialize())
 }
 
 func (c codec) Marshal(v any) (mem.BufferSlice, error) {

@@ -88,9 +88,17 @@ type mapKV struct{ key, value string }
 // the result point into it.
 func decodeCheckRequest(b []byte) (*envoyRequest, error) {
 	w := &wireRequest{}
+	if err := w.decode(b); err != nil {
+		return nil, err
+	}
+	return &w.envoyRequest, nil
+}
+
+// decode reads b into w.envoyRequest, as decodeCheckRequest.
+func (w *wireRequest) decode(b []byte) error {
 	w.headerEntries = w.entries[:0]
 	if err := w.message(b, w.checkRequest); err != nil {
-		return nil, err
+		return err
 	}
 	e := &w.envoyRequest
 	e.body = w.rawBodyField
@@ -99,7 +107,7 @@ func decodeCheckRequest(b []byte) (*envoyRequest, error) {
 	}
 	e.headers = kvMap(w.headerEntries)
 	e.contextExtensions = kvMap(w.extensionEntries)
-	return e, nil
+	return nil
 }
 
 // kvMap is a map field's entries as protobuf-go builds the map: the last
