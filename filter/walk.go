@@ -2,6 +2,7 @@ package filter
 
 import (
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/phonegate/phonegate/insight"
@@ -49,13 +50,26 @@ type walker struct {
 	textBuf [32]string
 }
 
+// newWalker returns a walker of t from the pool: a check's walk allocates
+// nothing of its own. Give it back with release.
 func newWalker(t *tree, fields []policy.Field) *walker {
-	w := &walker{t: t, fields: fields}
+	w := walkers.Get().(*walker)
+	w.t, w.fields = t, fields
 	w.keys, w.out, w.texts = w.keyBuf[:0], w.outBuf[:0], w.textBuf[:0]
 	for _, f := range fields {
 		w.auto = w.auto || f.Auto
 	}
 	return w
+}
+
+// walkers keeps walkers between checks.
+var walkers = sync.Pool{New: func() any { return new(walker) }}
+
+// release gives w back for reuse; nothing may use it, or a slice of its, after.
+// It is cleared so that a pooled walker keeps no body alive.
+func (w *walker) release() {
+	*w = walker{}
+	walkers.Put(w)
 }
 
 // walk looks at every child of parent.
