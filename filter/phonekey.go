@@ -1,7 +1,6 @@
 package filter
 
 import (
-	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -50,20 +49,27 @@ func wordSet(words ...string) map[string]bool {
 	return m
 }
 
-// phoneLikeKey reports whether `auto` reads the value of key.
+// phoneLikeKey reports whether `auto` reads the value of key. It runs for
+// every key of every body, so it reads the key in place: no word is copied
+// to the heap, and a word is lower-cased into a buffer on the stack only to
+// be looked up.
 func phoneLikeKey(key string) bool {
-	var buf [8]string
+	var buf [8]wordSpan
 	words := keyWords(key, buf[:0])
 	for len(words) > 0 {
-		w := words[len(words)-1]
-		if phoneWords[w] {
+		var lw [maxWordLen]byte
+		w, fits := words[len(words)-1].lower(key, lw[:0])
+		if fits && phoneWords[string(w)] {
 			return true
 		}
 		// "contact_number" is a phone number; "account_number" is not.
-		if len(words) >= 2 && words[len(words)-2] == "contact" && (w == "number" || w == "no" || w == "num") {
-			return true
+		if fits && len(words) >= 2 && (string(w) == "number" || string(w) == "no" || string(w) == "num") {
+			var lp [maxWordLen]byte
+			if p, ok := words[len(words)-2].lower(key, lp[:0]); ok && string(p) == "contact" {
+				return true
+			}
 		}
-		if !phoneQualifiers[w] && !isDigits(w) {
+		if !(fits && phoneQualifiers[string(w)]) && !isDigits(words[len(words)-1].of(key)) {
 			return false
 		}
 		words = words[:len(words)-1]
@@ -71,47 +77,122 @@ func phoneLikeKey(key string) bool {
 	return false
 }
 
-// keyWords splits key into lower-case words (see the top of this file).
-func keyWords(key string, words []string) []string {
-	const (
-		other = iota
-		lower
-		upper
-		digit
-	)
-	class := func(r rune) int {
-		switch {
-		case unicode.IsDigit(r):
-			return digit
-		case unicode.IsUpper(r):
-			return upper
-		case unicode.IsLetter(r):
-			return lower
+// maxWordLen bounds a word, or a key's words joined, as lower-cased for a
+// look-up: longer than any word of the lists here and in walk.go, so a
+// longer one is in none of them.
+const maxWordLen = 32
+
+// wordSpan is one word of a key: key[start:end].
+type wordSpan struct{ start, end int }
+
+func (s wordSpan) of(key string) string { return key[s.start:s.end] }
+
+// lower appends the word, lower-cased as strings.ToLower does, to dst, and
+// reports whether it fits in dst's capacity; a word that does not is longer
+// than any word looked up.
+func (s wordSpan) lower(key string, dst []byte) ([]byte, bool) {
+	return appendLower(dst, key[s.start:s.end])
+}
+
+// appendLower appends s lower-cased rune by rune (strings.ToLower's mapping,
+// unicode.ToLower) to dst while it fits in dst's capacity.
+func appendLower(dst []byte, s string) ([]byte, bool) {
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if len(dst) == cap(dst) {
+				return dst, false
+			}
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			dst = append(dst, c)
+			i++
+			continue
 		}
-		return other
+		r, size := utf8.DecodeRuneInString(s[i:])
+		r = unicode.ToLower(r)
+		if len(dst)+utf8.RuneLen(r) > cap(dst) {
+			return dst, false
+		}
+		dst = utf8.AppendRune(dst, r)
+		i += size
 	}
-	start, prev := -1, other
+	return dst, true
+}
+
+// joinedWords appends a key's words, lower-cased, with nothing between them
+// ("country_code", "countryCode" -> "countrycode") to dst, and reports
+// whether they fit in dst's capacity.
+func joinedWords(key string, words []wordSpan, dst []byte) ([]byte, bool) {
+	for _, w := range words {
+		var ok bool
+		if dst, ok = w.lower(key, dst); !ok {
+			return dst, false
+		}
+	}
+	return dst, true
+}
+
+// Classes of a key's characters, for splitting it into words.
+const (
+	classOther = iota
+	classLower // a letter that is not upper case
+	classUpper
+	classDigit
+)
+
+func charClass(r rune) uint8 {
+	switch {
+	case unicode.IsDigit(r):
+		return classDigit
+	case unicode.IsUpper(r):
+		return classUpper
+	case unicode.IsLetter(r):
+		return classLower
+	}
+	return classOther
+}
+
+// asciiClass is charClass of each ASCII character.
+var asciiClass = func() (t [utf8.RuneSelf]uint8) {
+	for c := range t {
+		t[c] = charClass(rune(c))
+	}
+	return t
+}()
+
+// keyWords splits key into words (see the top of this file), appended to
+// words as spans of key.
+func keyWords(key string, words []wordSpan) []wordSpan {
+	start, prev := -1, uint8(classOther)
 	flush := func(end int) {
 		if start >= 0 && end > start {
-			words = append(words, strings.ToLower(key[start:end]))
+			words = append(words, wordSpan{start, end})
 		}
 		start = -1
 	}
 	for i := 0; i < len(key); {
-		r, size := utf8.DecodeRuneInString(key[i:])
-		c := class(r)
+		var c uint8
+		size := 1
+		if b := key[i]; b < utf8.RuneSelf {
+			c = asciiClass[b]
+		} else {
+			var r rune
+			r, size = utf8.DecodeRuneInString(key[i:])
+			c = charClass(r)
+		}
 		switch {
-		case c == other:
+		case c == classOther:
 			flush(i)
 		case start < 0:
 			start = i
-		case c == digit && prev != digit, c != digit && prev == digit:
+		case c == classDigit && prev != classDigit, c != classDigit && prev == classDigit:
 			flush(i) // letters and digits part
 			start = i
-		case c == upper && prev == lower:
+		case c == classUpper && prev == classLower:
 			flush(i) // camelCase
 			start = i
-		case c == lower && prev == upper && i-start > 1:
+		case c == classLower && prev == classUpper && i-start > 1:
 			// "SMSNumber": the last capital starts the next word.
 			_, lastSize := utf8.DecodeLastRuneInString(key[:i])
 			flush(i - lastSize)

@@ -190,15 +190,29 @@ func (w *walker) areaCode(idx int32) string {
 		if n.kind != kindString && n.kind != kindNumber {
 			continue
 		}
-		var buf [4]string
-		switch strings.Join(keyWords(n.key, buf[:0]), "") {
-		case "areacode", "area", "citycode", "ndc":
+		if isAreaCodeKey(n.key) {
 			if v := strings.TrimSpace(n.value); hasDigit(v) {
 				return v
 			}
 		}
 	}
 	return ""
+}
+
+// isAreaCodeKey: area_code, areaCode, area, city_code, ndc.
+func isAreaCodeKey(key string) bool {
+	var words [4]wordSpan
+	var buf [maxWordLen]byte
+	joined, ok := joinedWords(key, keyWords(key, words[:0]), buf[:0])
+	return ok && isAreaCodeWords(joined)
+}
+
+func isAreaCodeWords(joined []byte) bool {
+	switch string(joined) {
+	case "areacode", "area", "citycode", "ndc":
+		return true
+	}
+	return false
 }
 
 func (w *walker) add(f found) {
@@ -242,8 +256,14 @@ func regionOf(v string) string {
 // isCountryKey: country, country_code, countryCode, iso2, region, dial_code,
 // calling_code and the like.
 func isCountryKey(key string) bool {
-	var buf [4]string
-	switch strings.Join(keyWords(key, buf[:0]), "") {
+	var words [4]wordSpan
+	var buf [maxWordLen]byte
+	joined, ok := joinedWords(key, keyWords(key, words[:0]), buf[:0])
+	return ok && isCountryWords(joined)
+}
+
+func isCountryWords(joined []byte) bool {
+	switch string(joined) {
 	case "country", "countrycode", "countryiso", "countryiso2", "iso", "iso2", "region", "regioncode",
 		"dialcode", "callingcode", "countrycallingcode", "countryprefix", "cc":
 		return true
@@ -254,19 +274,21 @@ func isCountryKey(key string) bool {
 // describesNumber: keys inside a phone object whose values describe the
 // number rather than hold it, and are never judged as one.
 func describesNumber(key string) bool {
-	if isCountryKey(key) {
-		return true
-	}
-	var buf [4]string
-	words := keyWords(key, buf[:0])
+	var spans [4]wordSpan
+	words := keyWords(key, spans[:0])
 	if len(words) == 0 {
 		return false
 	}
-	switch strings.Join(words, "") {
-	case "areacode", "area", "citycode", "ndc":
-		return true // joined to the number: see take
+	var buf [maxWordLen]byte
+	if joined, ok := joinedWords(key, words, buf[:0]); ok && (isCountryWords(joined) || isAreaCodeWords(joined)) {
+		return true // an area code is joined to the number: see take
 	}
-	switch words[len(words)-1] {
+	var lw [maxWordLen]byte
+	last, ok := words[len(words)-1].lower(key, lw[:0])
+	if !ok {
+		return false
+	}
+	switch string(last) {
 	case "id", "ext", "extension", "type", "kind", "label", "status", "date", "time", "at",
 		"created", "updated", "verified", "consent", "priority", "order", "index", "position",
 		"carrier", "name", "description", "note", "notes", "code":
