@@ -10,9 +10,11 @@ import (
 )
 
 // The key readers as they were first written: words as lower-cased strings
-// (strings.ToLower), joined with strings.Join. phoneLikeKey, isCountryKey,
-// isAreaCodeKey and describesNumber read words in place now, and
-// TestKeyReadersAgree and FuzzKeyReadersAgree hold them to these.
+// (strings.ToLower), joined with strings.Join; attribute names compared with
+// strings.EqualFold one by one; paths built with a strings.Builder.
+// phoneLikeKey, isCountryKey, isAreaCodeKey, describesNumber, attributeKey
+// and pathOf read keys in place now, and TestKeyReadersAgree and
+// FuzzKeyReadersAgree hold them to these.
 
 func referenceKeyWords(key string, words []string) []string {
 	const (
@@ -121,6 +123,35 @@ func referenceDescribesNumber(key string) bool {
 	return false
 }
 
+// referenceAttributeKey is attribute's first reading of a key: each name
+// compared with strings.EqualFold.
+func referenceAttributeKey(k string) int {
+	switch {
+	case strings.EqualFold(k, "name"), strings.EqualFold(k, "key"), strings.EqualFold(k, "attribute"), strings.EqualFold(k, "attributename"),
+		strings.EqualFold(k, "attribute_name"), strings.EqualFold(k, "field"), strings.EqualFold(k, "type"):
+		return attrName
+	case strings.EqualFold(k, "value"):
+		return attrValue
+	}
+	return attrOther
+}
+
+// referencePathOf is pathOf as first written, with no case for one key.
+func referencePathOf(keys []string) string {
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		if plainKey(k) {
+			b.WriteString(k)
+		} else {
+			b.WriteByte('?')
+		}
+	}
+	return b.String()
+}
+
 // checkKeyReaders fails t when a key reader disagrees with its reference.
 func checkKeyReaders(t *testing.T, key string) {
 	t.Helper()
@@ -143,6 +174,14 @@ func checkKeyReaders(t *testing.T, key string) {
 	} {
 		if got, want := c.got(key), c.want(key); got != want {
 			t.Fatalf("%s(%q) = %v, reference %v", c.name, key, got, want)
+		}
+	}
+	if got, want := attributeKey(key), referenceAttributeKey(key); got != want {
+		t.Fatalf("attributeKey(%q) = %d, reference %d", key, got, want)
+	}
+	for _, keys := range [][]string{{key}, {"user", key}} {
+		if got, want := pathOf(keys), referencePathOf(keys); got != want {
+			t.Fatalf("pathOf(%q) = %q, reference %q", keys, got, want)
 		}
 	}
 }
@@ -169,7 +208,8 @@ func keyParts() []string {
 		}
 	}
 	for _, w := range []string{"country", "iso", "iso2", "region", "dial", "calling", "prefix", "cc", "area", "city", "ndc",
-		"ext", "extension", "type", "verified", "description", "code", "created", "at"} {
+		"ext", "extension", "type", "verified", "description", "code", "created", "at",
+		"name", "key", "attribute", "attributename", "attribute_name", "field", "value", "\u212aey", "attribute_nam"} {
 		parts = append(parts, w, strings.ToUpper(w), strings.ToUpper(w[:1])+w[1:])
 	}
 	slices.Sort(parts) // the lists are maps: the same keys each run
@@ -207,7 +247,7 @@ func TestKeyReadersAgree(t *testing.T) {
 // FuzzKeyReadersAgree: the same, on any key.
 func FuzzKeyReadersAgree(f *testing.F) {
 	for _, k := range []string{"phone_number", "SMSNumber", "teléfono", "MÓVIL", "contactNo", "country_code",
-		"mob\u0130le", "\u212aey", "phone\xffnumber", "area_code", "PhoneType", "Ｐｈｏｎｅ"} {
+		"mob\u0130le", "\u212aey", "phone\xffnumber", "area_code", "PhoneType", "Ｐｈｏｎｅ", "Attribute_Name", "VALUE"} {
 		f.Add(k)
 	}
 	f.Fuzz(func(t *testing.T, key string) {

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/phonegate/phonegate/insight"
 	"github.com/phonegate/phonegate/policy"
@@ -124,13 +125,12 @@ func (w *walker) attribute(obj int32) {
 	value := int32(-1)
 	for c := w.t.nodes[obj].first; c >= 0; c = w.t.nodes[c].next {
 		n := &w.t.nodes[c]
-		switch k := n.key; {
-		case strings.EqualFold(k, "name"), strings.EqualFold(k, "key"), strings.EqualFold(k, "attribute"), strings.EqualFold(k, "attributename"),
-			strings.EqualFold(k, "attribute_name"), strings.EqualFold(k, "field"), strings.EqualFold(k, "type"):
+		switch attributeKey(n.key) {
+		case attrName:
 			if n.kind == kindString && name == "" {
 				name = n.value
 			}
-		case strings.EqualFold(k, "value"):
+		case attrValue:
 			if value < 0 {
 				value = c
 			}
@@ -144,6 +144,54 @@ func (w *walker) attribute(obj int32) {
 		w.take(value, field, explicit, "")
 	}
 	w.keys = w.keys[:len(w.keys)-1]
+}
+
+// What a key of a name/value attribute object is.
+const (
+	attrOther = iota
+	attrName  // name, key, attribute, attributename, attribute_name, field, type
+	attrValue // value
+)
+
+// attributeKey reads a key of an object that may be a name/value attribute,
+// ignoring case as strings.EqualFold does. It runs for every key of every
+// object no field names: an ASCII key, the usual one, is lower-cased once on
+// the stack and looked up, instead of compared with each name in turn.
+func attributeKey(k string) int {
+	var buf [len("attribute_name")]byte
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if c >= utf8.RuneSelf {
+			return attributeKeyFold(k) // "\u212aey" (a Kelvin sign) is "key"
+		}
+		if i == len(buf) {
+			// More runes than any name has, whatever the rest holds.
+			return attrOther
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	switch string(buf[:len(k)]) {
+	case "name", "key", "attribute", "attributename", "attribute_name", "field", "type":
+		return attrName
+	case "value":
+		return attrValue
+	}
+	return attrOther
+}
+
+// attributeKeyFold is attributeKey for any key, by Unicode case folding.
+func attributeKeyFold(k string) int {
+	switch {
+	case strings.EqualFold(k, "name"), strings.EqualFold(k, "key"), strings.EqualFold(k, "attribute"), strings.EqualFold(k, "attributename"),
+		strings.EqualFold(k, "attribute_name"), strings.EqualFold(k, "field"), strings.EqualFold(k, "type"):
+		return attrName
+	case strings.EqualFold(k, "value"):
+		return attrValue
+	}
+	return attrOther
 }
 
 // take adds the value at idx, or the values inside it. strict is true for a
@@ -310,6 +358,12 @@ func hasDigit(s string) bool {
 // Keys are body bytes: one that is not a plain key of a modest length (a phone
 // number used as a key, say) is written as "?", so no number reaches a log.
 func pathOf(keys []string) string {
+	if len(keys) == 1 { // the usual top-level "phone": no copy
+		if plainKey(keys[0]) {
+			return keys[0]
+		}
+		return "?"
+	}
 	var b strings.Builder
 	n := len(keys)
 	for _, k := range keys {
