@@ -50,31 +50,72 @@ func wordSet(words ...string) map[string]bool {
 }
 
 // phoneLikeKey reports whether `auto` reads the value of key. It runs for
-// every key of every body, so it reads the key in place: no word is copied
-// to the heap, and a word is lower-cased into a buffer on the stack only to
-// be looked up.
+// every key of every body, so it reads the key in place, from its end: most
+// keys are refused by their last word ("email", "first_name"), and no word
+// is copied to the heap; a word is lower-cased into a buffer on the stack
+// only to be looked up.
 func phoneLikeKey(key string) bool {
-	var buf [8]wordSpan
-	words := keyWords(key, buf[:0])
-	for len(words) > 0 {
+	for end := len(key); ; {
+		word, ok := lastWord(key, end)
+		if !ok {
+			return false
+		}
 		var lw [maxWordLen]byte
-		w, fits := words[len(words)-1].lower(key, lw[:0])
+		w, fits := word.lower(key, lw[:0])
 		if fits && phoneWords[string(w)] {
 			return true
 		}
 		// "contact_number" is a phone number; "account_number" is not.
-		if fits && len(words) >= 2 && (string(w) == "number" || string(w) == "no" || string(w) == "num") {
-			var lp [maxWordLen]byte
-			if p, ok := words[len(words)-2].lower(key, lp[:0]); ok && string(p) == "contact" {
-				return true
+		if fits && (string(w) == "number" || string(w) == "no" || string(w) == "num") {
+			if prev, ok := lastWord(key, word.start); ok {
+				var lp [maxWordLen]byte
+				if p, fits := prev.lower(key, lp[:0]); fits && string(p) == "contact" {
+					return true
+				}
 			}
 		}
-		if !(fits && phoneQualifiers[string(w)]) && !isDigits(words[len(words)-1].of(key)) {
+		if !(fits && phoneQualifiers[string(w)]) && !isDigits(word.of(key)) {
 			return false
 		}
-		words = words[:len(words)-1]
+		end = word.start
 	}
-	return false
+}
+
+// lastWord is the last word of key[:end], the one keyWords would read last,
+// or false when there is none. The rules of keyWords read from the end: a
+// word is a run of digits, a run of capitals, or a run of lower-case letters
+// with the one capital before it ("SMSNumber" -> SMS, Number).
+func lastWord(key string, end int) (wordSpan, bool) {
+	c, size := uint8(classOther), 0
+	for ; end > 0; end -= size {
+		if c, size = lastClass(key[:end]); c != classOther {
+			break
+		}
+	}
+	if end == 0 {
+		return wordSpan{}, false
+	}
+	start := end - size
+	for start > 0 {
+		pc, psize := lastClass(key[:start])
+		if pc != c {
+			if c == classLower && pc == classUpper {
+				start -= psize
+			}
+			break
+		}
+		start -= psize
+	}
+	return wordSpan{start, end}, true
+}
+
+// lastClass is the class of the last rune of s, which is not empty, and its size.
+func lastClass(s string) (uint8, int) {
+	if b := s[len(s)-1]; b < utf8.RuneSelf {
+		return asciiClass[b], 1
+	}
+	r, size := utf8.DecodeLastRuneInString(s)
+	return charClass(r), size
 }
 
 // maxWordLen bounds a word, or a key's words joined, as lower-cased for a

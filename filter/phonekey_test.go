@@ -12,8 +12,8 @@ import (
 // The key readers as they were first written: words as lower-cased strings
 // (strings.ToLower), joined with strings.Join; attribute names compared with
 // strings.EqualFold one by one; paths built with a strings.Builder.
-// phoneLikeKey, isCountryKey, isAreaCodeKey, describesNumber, attributeKey
-// and pathOf read keys in place now, and TestKeyReadersAgree and
+// phoneLikeKey (from the end, with lastWord), isCountryKey, isAreaCodeKey,
+// describesNumber, attributeKey and pathOf read keys in place now, and TestKeyReadersAgree and
 // FuzzKeyReadersAgree hold them to these.
 
 func referenceKeyWords(key string, words []string) []string {
@@ -162,6 +162,20 @@ func checkKeyReaders(t *testing.T, key string) {
 	}
 	if want := referenceKeyWords(key, nil); !slices.Equal(got, want) {
 		t.Fatalf("keyWords(%q) = %q, reference %q", key, got, want)
+	}
+	// lastWord reads the same words from the end.
+	var fromEnd []wordSpan
+	for end := len(key); ; {
+		w, ok := lastWord(key, end)
+		if !ok {
+			break
+		}
+		fromEnd = append(fromEnd, w)
+		end = w.start
+	}
+	slices.Reverse(fromEnd)
+	if words := keyWords(key, nil); !slices.Equal(fromEnd, words) {
+		t.Fatalf("lastWord over %q reads %v, keyWords %v", key, fromEnd, words)
 	}
 	for _, c := range []struct {
 		name      string
