@@ -49,6 +49,24 @@ func wordSet(words ...string) map[string]bool {
 	return m
 }
 
+// wordKinds are phoneWords and phoneQualifiers in one map, so that a word
+// in neither, the usual one, costs one look-up.
+var wordKinds = func() map[string]uint8 {
+	m := make(map[string]uint8, len(phoneWords)+len(phoneQualifiers))
+	for w := range phoneWords {
+		m[w] |= wordPhone
+	}
+	for w := range phoneQualifiers {
+		m[w] |= wordQualifier
+	}
+	return m
+}()
+
+const (
+	wordPhone     = 1 << iota // in phoneWords
+	wordQualifier             // in phoneQualifiers
+)
+
 // phoneLikeKey reports whether `auto` reads the value of key. It runs for
 // every key of every body, so it reads the key in place, from its end: most
 // keys are refused by their last word ("email", "first_name"), and no word
@@ -62,7 +80,11 @@ func phoneLikeKey(key string) bool {
 		}
 		var lw [maxWordLen]byte
 		w, fits := word.lower(key, lw[:0])
-		if fits && phoneWords[string(w)] {
+		var kind uint8
+		if fits {
+			kind = wordKinds[string(w)]
+		}
+		if kind&wordPhone != 0 {
 			return true
 		}
 		// "contact_number" is a phone number; "account_number" is not.
@@ -74,7 +96,7 @@ func phoneLikeKey(key string) bool {
 				}
 			}
 		}
-		if !(fits && phoneQualifiers[string(w)]) && !isDigits(word.of(key)) {
+		if kind&wordQualifier == 0 && !isDigits(word.of(key)) {
 			return false
 		}
 		end = word.start
@@ -88,7 +110,12 @@ func phoneLikeKey(key string) bool {
 func lastWord(key string, end int) (wordSpan, bool) {
 	c, size := uint8(classOther), 0
 	for ; end > 0; end -= size {
-		if c, size = lastClass(key[:end]); c != classOther {
+		if b := key[end-1]; b < utf8.RuneSelf {
+			c, size = asciiClass[b], 1
+		} else {
+			c, size = lastRuneClass(key[:end])
+		}
+		if c != classOther {
 			break
 		}
 	}
@@ -97,7 +124,12 @@ func lastWord(key string, end int) (wordSpan, bool) {
 	}
 	start := end - size
 	for start > 0 {
-		pc, psize := lastClass(key[:start])
+		pc, psize := uint8(0), 1
+		if b := key[start-1]; b < utf8.RuneSelf {
+			pc = asciiClass[b]
+		} else {
+			pc, psize = lastRuneClass(key[:start])
+		}
 		if pc != c {
 			if c == classLower && pc == classUpper {
 				start -= psize
@@ -109,11 +141,8 @@ func lastWord(key string, end int) (wordSpan, bool) {
 	return wordSpan{start, end}, true
 }
 
-// lastClass is the class of the last rune of s, which is not empty, and its size.
-func lastClass(s string) (uint8, int) {
-	if b := s[len(s)-1]; b < utf8.RuneSelf {
-		return asciiClass[b], 1
-	}
+// lastRuneClass is the class of the last rune of s and its size.
+func lastRuneClass(s string) (uint8, int) {
 	r, size := utf8.DecodeLastRuneInString(s)
 	return charClass(r), size
 }

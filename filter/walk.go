@@ -158,6 +158,16 @@ const (
 // object no field names: an ASCII key, the usual one, is lower-cased once on
 // the stack and looked up, instead of compared with each name in turn.
 func attributeKey(k string) int {
+	if k == "" {
+		return attrOther
+	}
+	switch k[0] | ('a' - 'A') { // the first letter, of either case
+	case 'n', 'k', 'a', 'f', 't', 'v':
+	default:
+		if k[0] < utf8.RuneSelf {
+			return attrOther // an ASCII rune folds to no name's first letter
+		}
+	}
 	var buf [len("attribute_name")]byte
 	for i := 0; i < len(k); i++ {
 		c := k[i]
