@@ -67,10 +67,26 @@ func newWalker(t *tree, fields []policy.Field) *walker {
 var walkers = sync.Pool{New: func() any { return new(walker) }}
 
 // release gives w back for reuse; nothing may use it, or a slice of its, after.
-// It is cleared so that a pooled walker keeps no body alive.
+// It is cleared so that a pooled walker keeps no body alive: the used part
+// of each buffer (keys clear their slot as they are left).
 func (w *walker) release() {
-	*w = walker{}
+	w.reset()
 	walkers.Put(w)
+}
+
+func (w *walker) reset() {
+	if cap(w.keys) > len(w.keyBuf) {
+		clear(w.keyBuf[:]) // left for a bigger slice, without its keys cleared
+	}
+	clear(w.outBuf[:min(len(w.out), len(w.outBuf))])
+	clear(w.textBuf[:min(len(w.texts), len(w.textBuf))])
+	w.t, w.fields, w.auto, w.keys, w.out, w.texts, w.err = nil, nil, false, nil, nil, nil, nil
+}
+
+// leave pops the last key of w.keys, clearing its slot.
+func (w *walker) leave() {
+	w.keys[len(w.keys)-1] = ""
+	w.keys = w.keys[:len(w.keys)-1]
 }
 
 // walk looks at every child of parent.
@@ -97,7 +113,7 @@ func (w *walker) walk(parent int32) {
 			}
 		}
 		if keyed {
-			w.keys = w.keys[:len(w.keys)-1]
+			w.leave()
 		}
 	}
 }
@@ -143,7 +159,7 @@ func (w *walker) attribute(obj int32) {
 	if field, explicit, ok := w.named(true); ok {
 		w.take(value, field, explicit, "")
 	}
-	w.keys = w.keys[:len(w.keys)-1]
+	w.leave()
 }
 
 // What a key of a name/value attribute object is.
