@@ -302,7 +302,7 @@ func TestFormName(t *testing.T) {
 		"a[b":                {"a[b"},
 		"":                   {""},
 	} {
-		if got := formName(name); !slices.Equal(got, want) {
+		if got := formName(name, nil); !slices.Equal(got, want) {
 			t.Errorf("formName(%q) = %q, want %q", name, got, want)
 		}
 	}
