@@ -167,6 +167,27 @@ func (s wordSpan) lower(key string, dst []byte) ([]byte, bool) {
 // appendLower appends s lower-cased rune by rune (strings.ToLower's mapping,
 // unicode.ToLower) to dst while it fits in dst's capacity.
 func appendLower(dst []byte, s string) ([]byte, bool) {
+	n := len(dst)
+	if len(s) > cap(dst)-n {
+		return appendLowerRunes(dst, s) // fits only if runes past ASCII shrink
+	}
+	dst = dst[:n+len(s)]
+	out := dst[n:]
+	for i := 0; i < len(s) && i < len(out); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			return appendLowerRunes(dst[:n+i], s[i:])
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		out[i] = c
+	}
+	return dst, true
+}
+
+// appendLowerRunes is appendLower for any s.
+func appendLowerRunes(dst []byte, s string) ([]byte, bool) {
 	for i := 0; i < len(s); {
 		if c := s[i]; c < utf8.RuneSelf {
 			if len(dst) == cap(dst) {
