@@ -130,6 +130,7 @@ func looksLikeForm(b []byte) bool {
 // of the body, using region for numbers without a country code.
 func extract(b *body, fields []policy.Field, region string) ([]found, error) {
 	w := newWalker(b.tree, fields)
+	defer w.release()
 	if !b.text {
 		w.walk(0)
 	} else if w.auto {
@@ -141,13 +142,17 @@ func extract(b *body, fields []policy.Field, region string) ([]found, error) {
 	if len(w.out) == 0 && w.auto {
 		return findInText(w.texts, region), nil
 	}
-	return w.out, nil
+	// The values outlive the walker, which goes back to the pool.
+	out := make([]found, len(w.out))
+	copy(out, w.out)
+	return out, nil
 }
 
 // valueAt is the first non-blank value at field in b, for a route's region
 // hint from a body field.
 func valueAt(b *body, field policy.Field) string {
 	w := newWalker(b.tree, []policy.Field{field})
+	defer w.release()
 	w.walk(0)
 	for _, f := range w.out {
 		return f.value

@@ -302,7 +302,7 @@ func TestFormName(t *testing.T) {
 		"a[b":                {"a[b"},
 		"":                   {""},
 	} {
-		if got := formName(name); !slices.Equal(got, want) {
+		if got := formName(name, nil); !slices.Equal(got, want) {
 			t.Errorf("formName(%q) = %q, want %q", name, got, want)
 		}
 	}
@@ -495,4 +495,46 @@ func FuzzJSONTreeAgrees(f *testing.F) {
 			t.Fatalf("trees differ:\n%+v\n%+v", got.nodes, want.nodes)
 		}
 	})
+}
+
+// TestWalkerResetKeepsNoBody: a walker given back to the pool holds no key or
+// value of the body it walked, whether its buffers sufficed or not.
+func TestWalkerResetKeepsNoBody(t *testing.T) {
+	var many strings.Builder
+	many.WriteString(`{"note":"x"`)
+	for i := range 40 {
+		fmt.Fprintf(&many, `,"t%d":"text %d","phone%d":"+4474001234%02d"`, i, i, i, i)
+	}
+	many.WriteString("}")
+	trees := map[string]*tree{}
+	for name, body := range map[string]string{"many values": many.String(),
+		"attributes": `{"a":[{"Name":"phone_number","Value":"+33612326616"}]}`} {
+		b, err := readBody("application/json", []byte(body), policy.MismatchParse)
+		if err != nil {
+			t.Fatal(err)
+		}
+		trees[name] = b.tree
+	}
+	// Deeper than any parser builds: more keys than the walker's buffer holds.
+	deep := newTree(64)
+	parent := int32(0)
+	for range 2 * maxDepth {
+		parent, _ = deep.add(parent, "k", kindObject, "")
+	}
+	deep.add(parent, "phone", kindString, "+447400123456")
+	trees["deep"] = deep
+	for name, tr := range trees {
+		w := &walker{}
+		w.t, w.fields, w.auto = tr, []policy.Field{{Path: "auto", Auto: true}}, true
+		w.keys, w.out, w.texts = w.keyBuf[:0], w.outBuf[:0], w.textBuf[:0]
+		w.walk(0)
+		if len(w.out) == 0 {
+			t.Fatalf("%s: nothing found", name)
+		}
+		w.reset()
+		if w.keyBuf != [len(w.keyBuf)]string{} || w.outBuf != [len(w.outBuf)]found{} || w.textBuf != [len(w.textBuf)]string{} ||
+			w.t != nil || w.fields != nil || w.auto || w.keys != nil || w.out != nil || w.texts != nil || w.err != nil {
+			t.Errorf("%s: a reset walker holds %+v", name, *w)
+		}
+	}
 }

@@ -70,7 +70,8 @@ func multipartTree(body []byte, boundary string, t *tree) error {
 // "phone[number]" and "phone[country]" are siblings. An unclosed bracket is
 // part of the key.
 func insertFormValue(t *tree, name, value string) error {
-	segs := formName(name)
+	var buf [8]string // room for the usual name's keys, on the stack
+	segs := formName(name, buf[:0])
 	if len(segs) > maxDepth {
 		return errTooDeep
 	}
@@ -108,11 +109,10 @@ func insertFormValue(t *tree, name, value string) error {
 	return err
 }
 
-// formName splits a form field name into its keys: "a[b][0].c" -> a, b, 0, c.
-// Dots separate keys outside brackets; a bracket's content is one key, empty
-// for "[]".
-func formName(name string) []string {
-	var segs []string
+// formName splits a form field name into its keys, appended to segs:
+// "a[b][0].c" -> a, b, 0, c. Dots separate keys outside brackets; a
+// bracket's content is one key, empty for "[]".
+func formName(name string, segs []string) []string {
 	start := 0 // of the key being read outside brackets
 	for i := 0; i < len(name); i++ {
 		switch name[i] {

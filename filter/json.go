@@ -56,6 +56,10 @@ func jsonTree(body []byte, t *tree) error {
 	d.r.Reset(body)
 	d.dec.Reset(&d.r, jsonOptions...)
 	dec := d.dec
+	// A body of valid UTF-8 with no escape, the usual one, holds only strings
+	// that are their bytes between the quotes: one look at the body answers
+	// for all of them.
+	plain := bytes.IndexByte(body, '\\') < 0 && utf8.Valid(body)
 	// str reads the string value (or object name) next in the input.
 	str := func() (string, error) {
 		raw, err := dec.ReadValue()
@@ -63,7 +67,7 @@ func jsonTree(body []byte, t *tree) error {
 			return "", err
 		}
 		end := int(dec.InputOffset())
-		if bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) && end >= len(raw) && end <= len(src) {
+		if (plain || bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw)) && end >= len(raw) && end <= len(src) {
 			return src[end-len(raw)+1 : end-1], nil
 		}
 		if unq, err := jsontext.AppendUnquote(nil, raw); err == nil {

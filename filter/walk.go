@@ -2,7 +2,9 @@ package filter
 
 import (
 	"strings"
+	"sync"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/phonegate/phonegate/insight"
 	"github.com/phonegate/phonegate/policy"
@@ -49,13 +51,42 @@ type walker struct {
 	textBuf [32]string
 }
 
+// newWalker returns a walker of t from the pool: a check's walk allocates
+// nothing of its own. Give it back with release.
 func newWalker(t *tree, fields []policy.Field) *walker {
-	w := &walker{t: t, fields: fields}
+	w := walkers.Get().(*walker)
+	w.t, w.fields = t, fields
 	w.keys, w.out, w.texts = w.keyBuf[:0], w.outBuf[:0], w.textBuf[:0]
 	for _, f := range fields {
 		w.auto = w.auto || f.Auto
 	}
 	return w
+}
+
+// walkers keeps walkers between checks.
+var walkers = sync.Pool{New: func() any { return new(walker) }}
+
+// release gives w back for reuse; nothing may use it, or a slice of its, after.
+// It is cleared so that a pooled walker keeps no body alive: the used part
+// of each buffer (keys clear their slot as they are left).
+func (w *walker) release() {
+	w.reset()
+	walkers.Put(w)
+}
+
+func (w *walker) reset() {
+	if cap(w.keys) > len(w.keyBuf) {
+		clear(w.keyBuf[:]) // left for a bigger slice, without its keys cleared
+	}
+	clear(w.outBuf[:min(len(w.out), len(w.outBuf))])
+	clear(w.textBuf[:min(len(w.texts), len(w.textBuf))])
+	w.t, w.fields, w.auto, w.keys, w.out, w.texts, w.err = nil, nil, false, nil, nil, nil, nil
+}
+
+// leave pops the last key of w.keys, clearing its slot.
+func (w *walker) leave() {
+	w.keys[len(w.keys)-1] = ""
+	w.keys = w.keys[:len(w.keys)-1]
 }
 
 // walk looks at every child of parent.
@@ -82,7 +113,7 @@ func (w *walker) walk(parent int32) {
 			}
 		}
 		if keyed {
-			w.keys = w.keys[:len(w.keys)-1]
+			w.leave()
 		}
 	}
 }
@@ -110,13 +141,12 @@ func (w *walker) attribute(obj int32) {
 	value := int32(-1)
 	for c := w.t.nodes[obj].first; c >= 0; c = w.t.nodes[c].next {
 		n := &w.t.nodes[c]
-		switch k := n.key; {
-		case strings.EqualFold(k, "name"), strings.EqualFold(k, "key"), strings.EqualFold(k, "attribute"), strings.EqualFold(k, "attributename"),
-			strings.EqualFold(k, "attribute_name"), strings.EqualFold(k, "field"), strings.EqualFold(k, "type"):
+		switch attributeKey(n.key) {
+		case attrName:
 			if n.kind == kindString && name == "" {
 				name = n.value
 			}
-		case strings.EqualFold(k, "value"):
+		case attrValue:
 			if value < 0 {
 				value = c
 			}
@@ -129,7 +159,65 @@ func (w *walker) attribute(obj int32) {
 	if field, explicit, ok := w.named(true); ok {
 		w.take(value, field, explicit, "")
 	}
-	w.keys = w.keys[:len(w.keys)-1]
+	w.leave()
+}
+
+// What a key of a name/value attribute object is.
+const (
+	attrOther = iota
+	attrName  // name, key, attribute, attributename, attribute_name, field, type
+	attrValue // value
+)
+
+// attributeKey reads a key of an object that may be a name/value attribute,
+// ignoring case as strings.EqualFold does. It runs for every key of every
+// object no field names: an ASCII key, the usual one, is lower-cased once on
+// the stack and looked up, instead of compared with each name in turn.
+func attributeKey(k string) int {
+	if k == "" {
+		return attrOther
+	}
+	switch k[0] | ('a' - 'A') { // the first letter, of either case
+	case 'n', 'k', 'a', 'f', 't', 'v':
+	default:
+		if k[0] < utf8.RuneSelf {
+			return attrOther // an ASCII rune folds to no name's first letter
+		}
+	}
+	var buf [len("attribute_name")]byte
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if c >= utf8.RuneSelf {
+			return attributeKeyFold(k) // "\u212aey" (a Kelvin sign) is "key"
+		}
+		if i == len(buf) {
+			// More runes than any name has, whatever the rest holds.
+			return attrOther
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	switch string(buf[:len(k)]) {
+	case "name", "key", "attribute", "attributename", "attribute_name", "field", "type":
+		return attrName
+	case "value":
+		return attrValue
+	}
+	return attrOther
+}
+
+// attributeKeyFold is attributeKey for any key, by Unicode case folding.
+func attributeKeyFold(k string) int {
+	switch {
+	case strings.EqualFold(k, "name"), strings.EqualFold(k, "key"), strings.EqualFold(k, "attribute"), strings.EqualFold(k, "attributename"),
+		strings.EqualFold(k, "attribute_name"), strings.EqualFold(k, "field"), strings.EqualFold(k, "type"):
+		return attrName
+	case strings.EqualFold(k, "value"):
+		return attrValue
+	}
+	return attrOther
 }
 
 // take adds the value at idx, or the values inside it. strict is true for a
@@ -176,15 +264,29 @@ func (w *walker) areaCode(idx int32) string {
 		if n.kind != kindString && n.kind != kindNumber {
 			continue
 		}
-		var buf [4]string
-		switch strings.Join(keyWords(n.key, buf[:0]), "") {
-		case "areacode", "area", "citycode", "ndc":
+		if isAreaCodeKey(n.key) {
 			if v := strings.TrimSpace(n.value); hasDigit(v) {
 				return v
 			}
 		}
 	}
 	return ""
+}
+
+// isAreaCodeKey: area_code, areaCode, area, city_code, ndc.
+func isAreaCodeKey(key string) bool {
+	var words [4]wordSpan
+	var buf [maxWordLen]byte
+	joined, ok := joinedWords(key, keyWords(key, words[:0]), buf[:0])
+	return ok && isAreaCodeWords(joined)
+}
+
+func isAreaCodeWords(joined []byte) bool {
+	switch string(joined) {
+	case "areacode", "area", "citycode", "ndc":
+		return true
+	}
+	return false
 }
 
 func (w *walker) add(f found) {
@@ -228,8 +330,14 @@ func regionOf(v string) string {
 // isCountryKey: country, country_code, countryCode, iso2, region, dial_code,
 // calling_code and the like.
 func isCountryKey(key string) bool {
-	var buf [4]string
-	switch strings.Join(keyWords(key, buf[:0]), "") {
+	var words [4]wordSpan
+	var buf [maxWordLen]byte
+	joined, ok := joinedWords(key, keyWords(key, words[:0]), buf[:0])
+	return ok && isCountryWords(joined)
+}
+
+func isCountryWords(joined []byte) bool {
+	switch string(joined) {
 	case "country", "countrycode", "countryiso", "countryiso2", "iso", "iso2", "region", "regioncode",
 		"dialcode", "callingcode", "countrycallingcode", "countryprefix", "cc":
 		return true
@@ -240,19 +348,21 @@ func isCountryKey(key string) bool {
 // describesNumber: keys inside a phone object whose values describe the
 // number rather than hold it, and are never judged as one.
 func describesNumber(key string) bool {
-	if isCountryKey(key) {
-		return true
-	}
-	var buf [4]string
-	words := keyWords(key, buf[:0])
+	var spans [4]wordSpan
+	words := keyWords(key, spans[:0])
 	if len(words) == 0 {
 		return false
 	}
-	switch strings.Join(words, "") {
-	case "areacode", "area", "citycode", "ndc":
-		return true // joined to the number: see take
+	var buf [maxWordLen]byte
+	if joined, ok := joinedWords(key, words, buf[:0]); ok && (isCountryWords(joined) || isAreaCodeWords(joined)) {
+		return true // an area code is joined to the number: see take
 	}
-	switch words[len(words)-1] {
+	var lw [maxWordLen]byte
+	last, ok := words[len(words)-1].lower(key, lw[:0])
+	if !ok {
+		return false
+	}
+	switch string(last) {
 	case "id", "ext", "extension", "type", "kind", "label", "status", "date", "time", "at",
 		"created", "updated", "verified", "consent", "priority", "order", "index", "position",
 		"carrier", "name", "description", "note", "notes", "code":
@@ -274,6 +384,12 @@ func hasDigit(s string) bool {
 // Keys are body bytes: one that is not a plain key of a modest length (a phone
 // number used as a key, say) is written as "?", so no number reaches a log.
 func pathOf(keys []string) string {
+	if len(keys) == 1 { // the usual top-level "phone": no copy
+		if plainKey(keys[0]) {
+			return keys[0]
+		}
+		return "?"
+	}
 	var b strings.Builder
 	n := len(keys)
 	for _, k := range keys {
