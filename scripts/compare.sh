@@ -47,6 +47,9 @@
 #                      131,070; 0 sends check.json alone              (0)
 #   --warmup N         unmeasured checks sent to each server first;
 #                      at least N with --distinct N                   (2000)
+#   --empty-sized      the empty server answers with a response of the size
+#                      and shape of phonegate's (emptyauthz -sized): the
+#                      floor for that response, client decoding included
 #   --env 'K=V ...'    environment of phonegate, e.g. GOGC, GOMEMLIMIT
 #                      (default $PHONEGATE_ENV; the empty server gets none)
 #   --profile FILE     afterwards, a CPU profile of phonegate under
@@ -65,7 +68,7 @@ cd "$(dirname "$0")/.."
 
 pairs=3 n=20000 c=8 conns=2 rps=2000 rate_n=20000 rate_pairs=1 warmup=2000 distinct=0
 pg_env=${PHONEGATE_ENV:-} profile="" profile_s=10 port=19101 server_log=/dev/null run_timeout=120
-pg_args=()
+pg_args=() empty_args=()
 need() { [[ $# -ge 2 && -n $2 ]] || { echo "compare.sh: $1 needs a value" >&2; exit 2; }; }
 posint() { [[ $2 =~ ^[0-9]+$ ]] || { echo "compare.sh: $1 $2: want a whole number" >&2; exit 2; }; }
 while [[ $# -gt 0 ]]; do
@@ -81,6 +84,7 @@ while [[ $# -gt 0 ]]; do
     --distinct) need "$@"; posint "$1" "$2"; distinct=$2; shift 2 ;;
     --env) [[ $# -ge 2 ]] || { echo "compare.sh: --env needs a value" >&2; exit 2; }; pg_env=$2; shift 2 ;;
     --profile) need "$@"; profile=$2; shift 2 ;;
+    --empty-sized) empty_args=(-sized); shift ;;
     --profile-seconds) need "$@"; posint "$1" "$2"; profile_s=$2; shift 2 ;;
     --port-base) need "$@"; posint "$1" "$2"; port=$2; shift 2 ;;
     --server-log) need "$@"; server_log=$2; shift 2 ;;
@@ -179,7 +183,7 @@ env $pg_env "$work/phonegate" serve --grpc-addr "$pg_grpc" --http-addr "127.0.0.
   "${pprof_flag[@]}" "${pg_args[@]}" >/dev/null 2>"$server_log" &
 pg_pid=$!
 pids+=("$pg_pid")
-"$work/emptyauthz" -addr "$empty_grpc" >/dev/null 2>&1 &
+"$work/emptyauthz" -addr "$empty_grpc" "${empty_args[@]}" >/dev/null 2>&1 &
 empty_pid=$!
 pids+=("$empty_pid")
 for _ in $(seq 300); do
@@ -191,6 +195,7 @@ http_200 "$pg_http_port" /readyz || { echo "compare.sh: phonegate not ready afte
 port_open "$empty_port" || { echo "compare.sh: emptyauthz not listening after 30 s" >&2; exit 1; }
 
 echo "== phonegate: env [${pg_env}] serve flags [${pg_args[*]}]"
+echo "== empty server: flags [${empty_args[*]}]"
 if ((distinct > 0)); then
   echo "== requests: $distinct distinct (scripts/distinct), ghz sends check k of a run request k mod $distinct"
 else
