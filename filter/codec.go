@@ -2,6 +2,7 @@ package filter
 
 import (
 	"context"
+	"sync"
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"google.golang.org/grpc"
@@ -88,8 +89,17 @@ func checkHandler(srv any, ctx context.Context, dec func(any) error, interceptor
 	if interceptor == nil {
 		return s.checkWire(ctx, in)
 	}
-	info := &grpc.UnaryServerInfo{Server: srv, FullMethod: authv3.Authorization_Check_FullMethodName}
-	return interceptor(ctx, in, info, func(ctx context.Context, req any) (any, error) {
-		return s.checkWire(ctx, req.(*wireCheck))
+	s.checkCall.once.Do(func() {
+		s.checkCall.info = &grpc.UnaryServerInfo{Server: srv, FullMethod: authv3.Authorization_Check_FullMethodName}
+		s.checkCall.handler = func(ctx context.Context, req any) (any, error) { return s.checkWire(ctx, req.(*wireCheck)) }
 	})
+	return interceptor(ctx, in, s.checkCall.info, s.checkCall.handler)
+}
+
+// checkCall is what checkHandler hands the interceptors, the same for every
+// call: made once, not per call.
+type checkCall struct {
+	once    sync.Once
+	info    *grpc.UnaryServerInfo
+	handler grpc.UnaryHandler
 }

@@ -106,6 +106,9 @@ type Server struct {
 	warm    atomic.Bool
 	health  *health.Server
 	metrics *Metrics
+	// checkCall is the gRPC Check method's call info and handler
+	// (codec.go), made on the first call.
+	checkCall checkCall
 	// cacheStats are shared by every engine the server builds, so the cache
 	// counters never go back when a new policy brings a new engine.
 	cacheStats insight.CacheStats
