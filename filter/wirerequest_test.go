@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"runtime"
 	"testing"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -381,4 +382,26 @@ func FuzzWireRequestAgrees(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		wireAgrees(t, b)
 	})
+}
+
+// allocated is the bytes f allocates.
+func allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// TestKVMapRoomForKeptEntries: a map field of one key sent over and over
+// (two bytes an entry, half a million in a message the server accepts)
+// is a map of one, not one made with room for every entry sent (41 MiB
+// for a message of 1 MiB).
+func TestKVMapRoomForKeptEntries(t *testing.T) {
+	kvs := make([]mapKV, 1<<19)
+	var m map[string]string
+	if n := allocated(func() { m = kvMap(kvs) }); n > 64<<10 || len(m) != 1 {
+		t.Errorf("%d entries of one key: a map of %d, %d KiB allocated", len(kvs), len(m), n>>10)
+	}
 }
