@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/mem"
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 )
@@ -83,11 +84,19 @@ routes:
 // marshalCheckResponse does not write is written by protobuf-go, whole.
 func TestCodecFallsBackForOtherFields(t *testing.T) {
 	hdr := func() []*corev3.HeaderValueOption { return []*corev3.HeaderValueOption{newHeader("x-a", "1")} }
+	unknown := protowire.AppendVarint(protowire.AppendTag(nil, 9, protowire.VarintType), 1)
+	optUnknown, valueUnknown := newHeader("x-a", "1"), newHeader("x-b", "2")
+	optUnknown.ProtoReflect().SetUnknown(unknown)
+	valueUnknown.Header.ProtoReflect().SetUnknown(unknown)
 	for name, resp := range map[string]*authv3.CheckResponse{
 		"response headers to add": {Status: okStatus, HttpResponse: &authv3.CheckResponse_OkResponse{OkResponse: &authv3.OkHttpResponse{
 			Headers: hdr(), ResponseHeadersToAdd: hdr()}}},
 		"an error response":     {HttpResponse: &authv3.CheckResponse_ErrorResponse{ErrorResponse: &authv3.DeniedHttpResponse{Body: "x"}}},
 		"metadata as a message": {Status: okStatus, DynamicMetadata: &structpb.Struct{Fields: map[string]*structpb.Value{"a": structpb.NewBoolValue(true)}}},
+		"a header option with an unknown field": {Status: okStatus, HttpResponse: &authv3.CheckResponse_OkResponse{OkResponse: &authv3.OkHttpResponse{
+			Headers: []*corev3.HeaderValueOption{optUnknown}}}},
+		"a header value with an unknown field": {Status: deniedStatus, HttpResponse: &authv3.CheckResponse_DeniedResponse{DeniedResponse: &authv3.DeniedHttpResponse{
+			Headers: []*corev3.HeaderValueOption{valueUnknown}}}},
 		"a header with keep_empty_value": {Status: okStatus, HttpResponse: &authv3.CheckResponse_OkResponse{OkResponse: &authv3.OkHttpResponse{
 			Headers: []*corev3.HeaderValueOption{{Header: &corev3.HeaderValue{Key: "x-a"}, KeepEmptyValue: true}}}}},
 	} {

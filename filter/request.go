@@ -59,17 +59,35 @@ func (e *envoyRequest) view(xffTrustedHops int) *policy.Request {
 	headers := e.headers
 	if len(headers) == 0 && e.hasHeaderMap {
 		// Envoy sends header_map instead of headers with encode_raw_headers: true.
-		headers = make(map[string]string, len(e.headerMap))
+		headers = make(map[string]string, min(len(e.headerMap), maxMapHint))
+		// A name sent again is joined in a builder of its own: joining
+		// strings at every repeat copies n²/2 bytes for n repeats.
+		var repeated map[string]*strings.Builder
 		for _, hv := range e.headerMap {
 			name := strings.ToLower(hv.key)
 			v := hv.raw
 			if v == "" {
 				v = hv.value
 			}
-			if prev, ok := headers[name]; ok {
-				v = prev + "," + v
+			prev, ok := headers[name]
+			if !ok {
+				headers[name] = v
+				continue
 			}
-			headers[name] = v
+			b := repeated[name]
+			if b == nil {
+				if repeated == nil {
+					repeated = map[string]*strings.Builder{}
+				}
+				b = new(strings.Builder)
+				b.WriteString(prev)
+				repeated[name] = b
+			}
+			b.WriteByte(',')
+			b.WriteString(v)
+		}
+		for name, b := range repeated {
+			headers[name] = b.String()
 		}
 	}
 	if headers == nil {

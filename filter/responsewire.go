@@ -150,12 +150,12 @@ func sizeHeaders(num protowire.Number, headers []*corev3.HeaderValueOption) (int
 }
 
 func sizeHeaderOption(h *corev3.HeaderValueOption) (int, bool) {
-	if h == nil || h.Append != nil || h.KeepEmptyValue || h.AppendAction < 0 {
+	if h == nil || h.Append != nil || h.KeepEmptyValue || h.AppendAction < 0 || len(h.ProtoReflect().GetUnknown()) > 0 {
 		return 0, false
 	}
 	n := sizeVarint(fOptionAppendAction, uint64(h.AppendAction))
 	if hv := h.Header; hv != nil {
-		if len(hv.RawValue) > 0 {
+		if len(hv.RawValue) > 0 || len(hv.ProtoReflect().GetUnknown()) > 0 {
 			return 0, false
 		}
 		n += sizeMessage(fOptionHeader, sizeString(fHeaderValueKey, hv.Key)+sizeString(fHeaderValueValue, hv.Value))

@@ -75,7 +75,14 @@ func (t tracing) span(ctx context.Context, start time.Time, v *verdict, f *fault
 	opts := []trace.SpanStartOption{trace.WithTimestamp(start), trace.WithSpanKind(trace.SpanKindInternal)}
 	parent := ctx
 	if v.req != nil && v.req.Headers["traceparent"] != "" {
-		remote := traceContext.Extract(context.Background(), propagation.MapCarrier(v.req.Headers))
+		// The span keeps the tracestate's members until it is exported;
+		// as the request holds them they point into the whole message
+		// (wirerequest.go) and would keep it alive: a copy of its own.
+		carrier := propagation.MapCarrier{"traceparent": v.req.Headers["traceparent"]}
+		if ts := v.req.Headers["tracestate"]; ts != "" {
+			carrier["tracestate"] = strings.Clone(ts)
+		}
+		remote := traceContext.Extract(context.Background(), carrier)
 		if sc := trace.SpanContextFromContext(remote); sc.IsValid() {
 			parent = trace.ContextWithRemoteSpanContext(ctx, sc)
 			if rpc := trace.SpanContextFromContext(ctx); rpc.IsValid() && rpc.TraceID() != sc.TraceID() {

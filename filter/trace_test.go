@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/phonegate/phonegate/policy"
 	"go.opentelemetry.io/otel/attribute"
@@ -245,6 +246,37 @@ func BenchmarkCheckTraced(b *testing.B) {
 	for b.Loop() {
 		if _, err := srv.Check(ctx, req); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestCheckSpanHoldsNoPieceOfTheRequest: the span keeps the request's
+// tracestate until it is exported, long after the check. The request's
+// strings point into one copy of the whole message (wirerequest.go): a
+// tracestate kept as it is would keep the whole message, body included,
+// alive with the span (up to the batch processor's 2,048 queued spans).
+func TestCheckSpanHoldsNoPieceOfTheRequest(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	defer tp.Shutdown(context.Background())
+	msg := []byte("vendor=abc,other=def" + strings.Repeat("x", 1000))
+	v := verdict{req: &policy.Request{Headers: map[string]string{
+		"traceparent": traceparent,
+		"tracestate":  str(msg[:20]),
+	}}}
+	newTracing(tp).span(context.Background(), time.Now(), &v, nil)
+	spans := rec.Ended()
+	if len(spans) != 1 {
+		t.Fatalf("%d spans", len(spans))
+	}
+	ts := spans[0].SpanContext().TraceState()
+	if ts.Get("vendor") != "abc" || ts.Get("other") != "def" {
+		t.Fatalf("tracestate %q, want Envoy's", ts.String())
+	}
+	lo, hi := uintptr(unsafe.Pointer(&msg[0])), uintptr(unsafe.Pointer(&msg[len(msg)-1]))
+	for _, s := range []string{ts.Get("vendor"), ts.Get("other")} {
+		if p := uintptr(unsafe.Pointer(unsafe.StringData(s))); lo <= p && p <= hi {
+			t.Errorf("the span's tracestate %q points into the request's message", s)
 		}
 	}
 }

@@ -110,13 +110,19 @@ func (w *wireRequest) decode(b []byte) error {
 	return nil
 }
 
+// maxMapHint bounds the room a map is made with: Envoy sends a few dozen
+// headers, each once, but a message of one key sent over and over (two
+// bytes an entry) would otherwise be given room for every entry, forty
+// times the message's size, for a map of one.
+const maxMapHint = 64
+
 // kvMap is a map field's entries as protobuf-go builds the map: the last
 // entry of a key wins, and no entries is a nil map.
 func kvMap(kvs []mapKV) map[string]string {
 	if len(kvs) == 0 {
 		return nil
 	}
-	m := make(map[string]string, len(kvs))
+	m := make(map[string]string, min(len(kvs), maxMapHint))
 	for _, kv := range kvs {
 		m[kv.key] = kv.value
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"runtime"
 	"testing"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -152,6 +153,92 @@ func TestWireRequestAgrees(t *testing.T) {
 			varint(50, 2), field(fAttrsRequest, field(9, []byte("t")), field(fRequestHTTP, sfield(fHTTPBody, body), varint(fHTTPHeaders, 3))))),
 			func(e *envoyRequest) string { return want(string(e.body), body) }},
 		{"empty", nil, func(e *envoyRequest) string { return want(fmt.Sprint(e.headers == nil, len(e.body)), "true 0") }},
+		{"a oneof member as a varint leaves the member set", join(source(socket("203.0.113.7")), source(varint(fAddressPipe, 1))),
+			func(e *envoyRequest) string { return want(e.source, "203.0.113.7") }},
+		{"a oneof member as a group leaves the member set", join(source(socket("203.0.113.7")), source(group(fAddressInternal, sfield(1, "x")))),
+			func(e *envoyRequest) string { return want(e.source, "203.0.113.7") }},
+		{"the socket address as a group after a pipe: the pipe stays", join(source(field(fAddressPipe)), source(group(fAddressSocket, sfield(fSocketAddressAddress, "203.0.113.7")))),
+			func(e *envoyRequest) string { return want(e.source, "") }},
+		{"the socket address's address as a varint", source(field(fAddressSocket, sfield(fSocketAddressAddress, "203.0.113.7"), varint(fSocketAddressAddress, 1))),
+			func(e *envoyRequest) string { return want(e.source, "203.0.113.7") }},
+		{"an empty address message keeps the member", join(source(socket("203.0.113.7")), source()),
+			func(e *envoyRequest) string { return want(e.source, "203.0.113.7") }},
+		{"the peer's address as fixed32 between two", join(source(socket("203.0.113.7")),
+			field(fCheckRequestAttributes, field(fAttrsSource, protowire.AppendFixed32(protowire.AppendTag(nil, fPeerAddress, protowire.Fixed32Type), 1))),
+			source(field(fAddressSocket, varint(3, 80)))),
+			func(e *envoyRequest) string { return want(e.source, "203.0.113.7") }},
+		{"the destination's address is not the source", field(fCheckRequestAttributes, field(2, field(fPeerAddress, socket("198.51.100.1")))),
+			func(e *envoyRequest) string { return want(e.source, "") }},
+		{"raw_value present but empty: value", httpReq(field(fHTTPHeaderMap,
+			field(fHeaderMapHeaders, sfield(fHeaderValueKey, "content-type"), sfield(fHeaderValueValue, "text/plain"), sfield(fHeaderValueRawValue, "")))),
+			func(e *envoyRequest) string { return want(e.view(0).Headers["content-type"], "text/plain") }},
+		{"raw_value sent twice, the last empty", httpReq(field(fHTTPHeaderMap,
+			field(fHeaderMapHeaders, sfield(fHeaderValueKey, "x-region"), sfield(fHeaderValueRawValue, "GB"), sfield(fHeaderValueValue, "US"), sfield(fHeaderValueRawValue, "")))),
+			func(e *envoyRequest) string { return want(e.view(0).Headers["x-region"], "US") }},
+		{"a header value with a wrong-typed key and an unknown field", httpReq(field(fHTTPHeaderMap,
+			field(fHeaderMapHeaders, sfield(fHeaderValueKey, "x-region"), varint(fHeaderValueKey, 1), group(9), sfield(fHeaderValueValue, "GB")))),
+			func(e *envoyRequest) string { return want(e.view(0).Headers["x-region"], "GB") }},
+		{"an empty header value", httpReq(field(fHTTPHeaderMap, field(fHeaderMapHeaders))),
+			func(e *envoyRequest) string { return want(fmt.Sprint(len(e.headerMap)), "1") }},
+		{"header_map as a varint between two", httpReq(
+			field(fHTTPHeaderMap, field(fHeaderMapHeaders, sfield(fHeaderValueKey, "a"), sfield(fHeaderValueValue, "1"))),
+			varint(fHTTPHeaderMap, 5),
+			field(fHTTPHeaderMap, field(fHeaderMapHeaders, sfield(fHeaderValueKey, "a"), sfield(fHeaderValueValue, "2")))),
+			func(e *envoyRequest) string { return want(e.view(0).Headers["a"], "1,2") }},
+		{"header_map's headers as a varint", httpReq(field(fHTTPHeaderMap, varint(fHeaderMapHeaders, 1))),
+			func(e *envoyRequest) string { return want(fmt.Sprint(e.hasHeaderMap, len(e.headerMap)), "true 0") }},
+		{"only a wrong-typed header_map: not sent", httpReq(varint(fHTTPHeaderMap, 0)),
+			func(e *envoyRequest) string { return want(fmt.Sprint(e.hasHeaderMap), "false") }},
+		{"headers win over header_map", httpReq(field(fHTTPHeaders, entry("x-region", "GB")),
+			field(fHTTPHeaderMap, field(fHeaderMapHeaders, sfield(fHeaderValueKey, "x-region"), sfield(fHeaderValueValue, "US")))),
+			func(e *envoyRequest) string { return want(e.view(0).Headers["x-region"], "GB") }},
+		{"headers empty entries only: still headers", httpReq(field(fHTTPHeaders),
+			field(fHTTPHeaderMap, field(fHeaderMapHeaders, sfield(fHeaderValueKey, "x-region"), sfield(fHeaderValueValue, "US")))),
+			func(e *envoyRequest) string { return want(e.view(0).Headers["x-region"], "") }},
+		{"a map entry that is an empty message", httpReq(field(fHTTPHeaders), field(fHTTPHeaders, entry("a", "b"))),
+			func(e *envoyRequest) string { return want(fmt.Sprint(len(e.headers))+"|"+e.headers[""], "2|") }},
+		{"a map entry's key as a varint", httpReq(field(fHTTPHeaders, varint(fMapKey, 7), sfield(fMapValue, "v"))),
+			func(e *envoyRequest) string { return want(e.headers[""], "v") }},
+		{"a map entry's value as a group", httpReq(field(fHTTPHeaders, sfield(fMapKey, "k"), group(fMapValue, sfield(1, "x")))),
+			func(e *envoyRequest) string { return want(fmt.Sprint(len(e.headers))+"|"+e.headers["k"], "1|") }},
+		{"headers as a fixed64 between two", httpReq(field(fHTTPHeaders, entry("a", "1")),
+			protowire.AppendFixed64(protowire.AppendTag(nil, fHTTPHeaders, protowire.Fixed64Type), 1), field(fHTTPHeaders, entry("b", "2"))),
+			func(e *envoyRequest) string { return want(e.headers["a"]+e.headers["b"], "12") }},
+		{"context extensions as a varint between two", join(
+			field(fCheckRequestAttributes, field(fAttrsContextExtensions, entry("route", "a"))),
+			field(fCheckRequestAttributes, varint(fAttrsContextExtensions, 1)),
+			field(fCheckRequestAttributes, field(fAttrsContextExtensions, entry("route", "b")))),
+			func(e *envoyRequest) string { return want(e.contextExtensions["route"], "b") }},
+		{"only wrong-typed context extensions", field(fCheckRequestAttributes, varint(fAttrsContextExtensions, 1)),
+			func(e *envoyRequest) string { return want(fmt.Sprint(len(e.contextExtensions)), "0") }},
+		{"attributes as a varint between two", join(httpReq(sfield(fHTTPBody, body)), varint(fCheckRequestAttributes, 1), httpReq(sfield(fHTTPMethod, "POST"))),
+			func(e *envoyRequest) string { return want(string(e.body)+" "+e.method, body+" POST") }},
+		{"attributes as a group between two", join(httpReq(sfield(fHTTPBody, body)), group(fCheckRequestAttributes, httpReq(sfield(fHTTPBody, "x"))), httpReq(sfield(fHTTPMethod, "POST"))),
+			func(e *envoyRequest) string { return want(string(e.body)+" "+e.method, body+" POST") }},
+		{"request and http as wrong types", join(httpReq(sfield(fHTTPBody, body)),
+			field(fCheckRequestAttributes, varint(fAttrsRequest, 1), field(fAttrsRequest, varint(fRequestHTTP, 1)))),
+			func(e *envoyRequest) string { return want(string(e.body), body) }},
+		{"raw_body as a group, body as fixed32", httpReq(sfield(fHTTPRawBody, body), group(fHTTPRawBody, sfield(1, "x")),
+			protowire.AppendFixed32(protowire.AppendTag(nil, fHTTPBody, protowire.Fixed32Type), 1)),
+			func(e *envoyRequest) string { return want(string(e.body), body) }},
+		{"a later empty raw_body clears it: body", httpReq(sfield(fHTTPRawBody, "raw"), sfield(fHTTPBody, body), sfield(fHTTPRawBody, "")),
+			func(e *envoyRequest) string { return want(string(e.body), body) }},
+		{"an empty body after raw_body", httpReq(sfield(fHTTPRawBody, body), sfield(fHTTPBody, "")),
+			func(e *envoyRequest) string { return want(string(e.body), body) }},
+		{"an empty method after a method", httpReq(sfield(fHTTPMethod, "POST"), sfield(fHTTPMethod, ""), field(fHTTPHeaders, entry(":method", "GET"))),
+			func(e *envoyRequest) string { return want(e.view(0).Method, "GET") }},
+		{"the largest field number, unknown, at every level", join(varint(protowire.MaxValidNumber, 1), httpReq(sfield(protowire.MaxValidNumber, "x"), sfield(fHTTPBody, body),
+			field(fHTTPHeaders, varint(protowire.MaxValidNumber, 1), entry("k", "v")))),
+			func(e *envoyRequest) string { return want(string(e.body)+e.headers["k"], body+"v") }},
+		{"a packed repeated field and nested groups, unknown", httpReq(field(40, protowire.AppendVarint(protowire.AppendVarint(nil, 1), 300)),
+			group(41, group(1, group(2, sfield(fHTTPBody, "x")))), sfield(fHTTPBody, body)),
+			func(e *envoyRequest) string { return want(string(e.body), body) }},
+		{"our field numbers inside an unknown group are not ours", join(group(fCheckRequestAttributes, httpReq(sfield(fHTTPBody, "x"))), httpReq(sfield(fHTTPBody, body))),
+			func(e *envoyRequest) string { return want(string(e.body), body) }},
+		{"a multi-byte tag for a small field number", httpReq(append([]byte{byte(fHTTPMethod<<3|2) | 0x80, 0x80, 0x00}, protowire.AppendString(nil, "POST")...)),
+			func(e *envoyRequest) string { return want(e.method, "POST") }},
+		{"a non-minimal length", httpReq(append([]byte{byte(fHTTPMethod<<3 | 2), 0x84, 0x00}, "POST"...)),
+			func(e *envoyRequest) string { return want(e.method, "POST") }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -179,13 +266,20 @@ func want(got, want string) string {
 func TestWireRequestRefusesMalformed(t *testing.T) {
 	full := httpReq(sfield(fHTTPBody, `{"phone":"+44 7400 123456"}`))
 	cases := map[string][]byte{
-		"truncated":             full[:len(full)-3],
-		"field number 0":        {0x02, 0x00},
-		"a stray end group":     {0x0c},
-		"wire type 7":           {0x0f},
-		"a length past the end": {0x0a, 0x10, 0x01},
-		"a bad varint":          {0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01},
-		"inside a header":       httpReq(field(fHTTPHeaders, []byte{0x0a, 0x05, 'a'})),
+		"truncated":                     full[:len(full)-3],
+		"field number 0":                {0x02, 0x00},
+		"a stray end group":             {0x0c},
+		"wire type 7":                   {0x0f},
+		"a length past the end":         {0x0a, 0x10, 0x01},
+		"a bad varint":                  {0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01},
+		"inside a header":               httpReq(field(fHTTPHeaders, []byte{0x0a, 0x05, 'a'})),
+		"field number past the largest": protowire.AppendVarint(protowire.AppendTag(nil, protowire.MaxValidNumber+1, protowire.VarintType), 1),
+		"field number past the largest, in a map entry": httpReq(field(fHTTPHeaders,
+			protowire.AppendVarint(protowire.AppendTag(nil, protowire.MaxValidNumber+1, protowire.VarintType), 1))),
+		"a group closed by another number": httpReq(protowire.AppendTag(protowire.AppendTag(nil, 40, protowire.StartGroupType), 41, protowire.EndGroupType)),
+		"a group never closed":             httpReq(protowire.AppendTag(nil, 40, protowire.StartGroupType)),
+		"inside a header_map value":        httpReq(field(fHTTPHeaderMap, field(fHeaderMapHeaders, []byte{0x12, 0x7f}))),
+		"inside the source address":        source(field(fAddressSocket, []byte{0x12, 0x03, 'a'})),
 	}
 	for name, b := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -288,4 +382,26 @@ func FuzzWireRequestAgrees(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		wireAgrees(t, b)
 	})
+}
+
+// allocated is the bytes f allocates.
+func allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// TestKVMapRoomForKeptEntries: a map field of one key sent over and over
+// (two bytes an entry, half a million in a message the server accepts)
+// is a map of one, not one made with room for every entry sent (41 MiB
+// for a message of 1 MiB).
+func TestKVMapRoomForKeptEntries(t *testing.T) {
+	kvs := make([]mapKV, 1<<19)
+	var m map[string]string
+	if n := allocated(func() { m = kvMap(kvs) }); n > 64<<10 || len(m) != 1 {
+		t.Errorf("%d entries of one key: a map of %d, %d KiB allocated", len(kvs), len(m), n>>10)
+	}
 }
