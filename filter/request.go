@@ -59,7 +59,8 @@ func (e *envoyRequest) view(xffTrustedHops int) *policy.Request {
 	headers := e.headers
 	if len(headers) == 0 && e.hasHeaderMap {
 		// Envoy sends header_map instead of headers with encode_raw_headers: true.
-		headers = make(map[string]string, min(len(e.headerMap), maxMapHint))
+		// Room for at most 64: names sent over and over make a small map.
+		headers = make(map[string]string, min(len(e.headerMap), 64))
 		// A name sent again is joined in a builder of its own: joining
 		// strings at every repeat copies n²/2 bytes for n repeats.
 		var repeated map[string]*strings.Builder

@@ -75,10 +75,7 @@ const (
 type wireRequest struct {
 	envoyRequest
 	bodyField, rawBodyField []byte           // HttpRequest.body and raw_body, as sent
-	headerEntries           []mapKV          // HttpRequest.headers entries, in order
-	extensionEntries        []mapKV          // AttributeContext.context_extensions entries, in order
 	addressMember           protowire.Number // the Address oneof member set last
-	entries                 [24]mapKV        // room for Envoy's usual headers, without growing
 }
 
 type mapKV struct{ key, value string }
@@ -96,7 +93,6 @@ func decodeCheckRequest(b []byte) (*envoyRequest, error) {
 
 // decode reads b into w.envoyRequest, as decodeCheckRequest.
 func (w *wireRequest) decode(b []byte) error {
-	w.headerEntries = w.entries[:0]
 	if err := w.message(b, w.checkRequest); err != nil {
 		return err
 	}
@@ -105,28 +101,23 @@ func (w *wireRequest) decode(b []byte) error {
 	if len(e.body) == 0 {
 		e.body = w.bodyField
 	}
-	e.headers = kvMap(w.headerEntries)
-	e.contextExtensions = kvMap(w.extensionEntries)
 	return nil
 }
 
-// maxMapHint bounds the room a map is made with: Envoy sends a few dozen
-// headers, each once, but a message of one key sent over and over (two
-// bytes an entry) would otherwise be given room for every entry, forty
-// times the message's size, for a map of one.
-const maxMapHint = 64
+// mapHint is the room a map field's map is made with, on its first entry:
+// Envoy sends a dozen or two headers. The map grows past it as any map
+// does; entries are put in as they are read (the last of a key wins, as
+// protobuf-go builds the map), so a message holding one key over and over
+// is a map of one, and nothing is kept per entry sent.
+const mapHint = 16
 
-// kvMap is a map field's entries as protobuf-go builds the map: the last
-// entry of a key wins, and no entries is a nil map.
-func kvMap(kvs []mapKV) map[string]string {
-	if len(kvs) == 0 {
-		return nil
+// putEntry puts kv into *m, making the map on the first entry: no entries is
+// a nil map, as protobuf-go leaves it.
+func putEntry(m *map[string]string, kv mapKV) {
+	if *m == nil {
+		*m = make(map[string]string, mapHint)
 	}
-	m := make(map[string]string, min(len(kvs), maxMapHint))
-	for _, kv := range kvs {
-		m[kv.key] = kv.value
-	}
-	return m
+	(*m)[kv.key] = kv.value
 }
 
 // message reads the fields of one message in b, handing each to field; a
@@ -178,7 +169,9 @@ func (w *wireRequest) attributes(num protowire.Number, _ protowire.Type, v []byt
 		return true, w.message(v, w.request)
 	case fAttrsContextExtensions:
 		kv, err := w.mapEntry(v)
-		w.extensionEntries = append(w.extensionEntries, kv)
+		if err == nil {
+			putEntry(&w.contextExtensions, kv)
+		}
 		return true, err
 	}
 	return false, nil
@@ -236,7 +229,9 @@ func (w *wireRequest) http(num protowire.Number, _ protowire.Type, v []byte) (bo
 		w.rawBodyField = v
 	case fHTTPHeaders:
 		kv, err := w.mapEntry(v)
-		w.headerEntries = append(w.headerEntries, kv)
+		if err == nil {
+			putEntry(&w.headers, kv)
+		}
 		return true, err
 	case fHTTPHeaderMap:
 		w.hasHeaderMap = true
