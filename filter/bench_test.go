@@ -222,44 +222,41 @@ func BenchmarkCheckCodec(b *testing.B) {
 		wire = append(wire, mem.BufferSlice{mem.SliceBuffer(raw)})
 	}
 	protoCodec, ours := encoding.GetCodecV2(grpcproto.Name), newCodec()
-	b.Run("proto", func(b *testing.B) {
-		b.ReportAllocs()
-		i := 0
-		for b.Loop() {
+	for _, bc := range []struct {
+		name  string
+		codec encoding.CodecV2
+		check func(in mem.BufferSlice) (*authv3.CheckResponse, error)
+	}{
+		{"proto", protoCodec, func(in mem.BufferSlice) (*authv3.CheckResponse, error) {
 			req := new(authv3.CheckRequest)
-			if err := protoCodec.Unmarshal(wire[i%len(wire)], req); err != nil {
-				b.Fatal(err)
+			if err := protoCodec.Unmarshal(in, req); err != nil {
+				return nil, err
 			}
-			resp, err := srv.Check(ctx, req)
-			if err != nil {
-				b.Fatal(err)
-			}
-			out, err := protoCodec.Marshal(resp)
-			if err != nil {
-				b.Fatal(err)
-			}
-			out.Free()
-			i++
-		}
-	})
-	b.Run("phonegate", func(b *testing.B) {
-		b.ReportAllocs()
-		i := 0
-		for b.Loop() {
+			return srv.Check(ctx, req)
+		}},
+		{"phonegate", ours, func(in mem.BufferSlice) (*authv3.CheckResponse, error) {
 			req := new(wireCheck)
-			if err := ours.Unmarshal(wire[i%len(wire)], req); err != nil {
-				b.Fatal(err)
+			if err := ours.Unmarshal(in, req); err != nil {
+				return nil, err
 			}
-			resp, err := srv.checkWire(ctx, req)
-			if err != nil {
-				b.Fatal(err)
+			return srv.checkWire(ctx, req)
+		}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				resp, err := bc.check(wire[i%len(wire)])
+				if err != nil {
+					b.Fatal(err)
+				}
+				out, err := bc.codec.Marshal(resp)
+				if err != nil {
+					b.Fatal(err)
+				}
+				out.Free()
+				i++
 			}
-			out, err := ours.Marshal(resp)
-			if err != nil {
-				b.Fatal(err)
-			}
-			out.Free()
-			i++
-		}
-	})
+		})
+	}
 }

@@ -2,7 +2,6 @@ package filter
 
 import (
 	"context"
-	"sync"
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"google.golang.org/grpc"
@@ -89,17 +88,19 @@ func checkHandler(srv any, ctx context.Context, dec func(any) error, interceptor
 	if interceptor == nil {
 		return s.checkWire(ctx, in)
 	}
-	s.checkCall.once.Do(func() {
-		s.checkCall.info = &grpc.UnaryServerInfo{Server: srv, FullMethod: authv3.Authorization_Check_FullMethodName}
-		s.checkCall.handler = func(ctx context.Context, req any) (any, error) { return s.checkWire(ctx, req.(*wireCheck)) }
-	})
 	return interceptor(ctx, in, s.checkCall.info, s.checkCall.handler)
 }
 
 // checkCall is what checkHandler hands the interceptors, the same for every
-// call: made once, not per call.
+// call: made with the server (newCheckCall), not per call.
 type checkCall struct {
-	once    sync.Once
 	info    *grpc.UnaryServerInfo
 	handler grpc.UnaryHandler
+}
+
+func newCheckCall(s *Server) checkCall {
+	return checkCall{
+		info:    &grpc.UnaryServerInfo{Server: s, FullMethod: authv3.Authorization_Check_FullMethodName},
+		handler: func(ctx context.Context, req any) (any, error) { return s.checkWire(ctx, req.(*wireCheck)) },
+	}
 }

@@ -168,10 +168,7 @@ func (m *Metrics) observe(v *verdict, f *fault, took time.Duration) {
 	case v.decision == nil:
 		m.checks.WithLabelValues("", "", string(policy.Allow), "").Inc()
 	default:
-		d, o := v.decision, v.outcome()
-		if o.checks == nil { // a verdict made without this server's metrics
-			o = &outcome{checks: m.checks.WithLabelValues(d.Route, d.Policy, string(d.Action), string(d.Reason)), numbers: m.numbers.WithLabelValues(d.Route)}
-		}
+		d, o := v.decision, v.outcome() // check sets v.metrics: o has the series
 		o.checks.Inc()
 		if d.Numbers > 0 {
 			o.numbers.Add(float64(d.Numbers))

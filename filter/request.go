@@ -50,8 +50,7 @@ type envoyRequest struct {
 	contextExtensions  map[string]string // nil when none
 }
 
-// headerField is a HeaderValue of header_map, or an entry of a map field
-// (raw unused).
+// headerField is a HeaderValue of header_map.
 type headerField struct{ key, value, raw string }
 
 // view is the plain request that policies read.

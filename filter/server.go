@@ -106,8 +106,8 @@ type Server struct {
 	warm    atomic.Bool
 	health  *health.Server
 	metrics *Metrics
-	// checkCall is the gRPC Check method's call info and handler
-	// (codec.go), made on the first call.
+	// checkCall is the gRPC Check method's call info and handler for the
+	// interceptors (codec.go).
 	checkCall checkCall
 	// cacheStats are shared by every engine the server builds, so the cache
 	// counters never go back when a new policy brings a new engine.
@@ -159,6 +159,7 @@ func New(opts Options) *Server {
 	}
 	s := &Server{opts: opts, log: opts.Logger, health: health.NewServer(), velocity: opts.Velocity}
 	s.metrics = newMetrics(&s.cacheStats, opts.Velocity, opts.LogWriter)
+	s.checkCall = newCheckCall(s)
 	s.tracing = newTracing(opts.TracerProvider)
 	s.updateHealth()
 	return s
