@@ -64,26 +64,28 @@ const (
 
 // Check answers one ext_authz request from Envoy. A decision, reject
 // included, is an OK gRPC reply; only a fault of phonegate's is a gRPC error,
-// so Envoy's failure_mode_allow decides what happens to the request.
+// so Envoy's failure_mode_allow decides what happens to the request. The
+// response is the one the gRPC server sends, as protobuf-go reads it.
 func (s *Server) Check(ctx context.Context, cr *authv3.CheckRequest) (*authv3.CheckResponse, error) {
-	return checkResponse(s.check(ctx, func() *policy.Request { return requestView(cr, s.opts.XFFTrustedHops) }))
+	b, err := checkResponse(s.check(ctx, func() *policy.Request { return requestView(cr, s.opts.XFFTrustedHops) }))
+	if err != nil {
+		return nil, err
+	}
+	return decodeResponse(b.bytes)
 }
 
-// checkWire is Check for a request read from its bytes (codec.go): the
-// server's gRPC method.
-func (s *Server) checkWire(ctx context.Context, in *wireCheck) (*authv3.CheckResponse, error) {
+// checkWire answers a Check call of the gRPC server: the request as its
+// codec read it, the response encoded for the codec to send as it is.
+func (s *Server) checkWire(ctx context.Context, in *wireCheck) (*encodedResponse, error) {
 	return checkResponse(s.check(ctx, func() *policy.Request { return in.view(s.opts.XFFTrustedHops) }))
 }
 
 // checkResponse is a check's outcome as Envoy receives it.
-func checkResponse(v verdict, f *fault) (*authv3.CheckResponse, error) {
+func checkResponse(v verdict, f *fault) (*encodedResponse, error) {
 	if f != nil {
 		return nil, status.Error(f.code, "phonegate: "+f.err.Error())
 	}
-	if v.rejected() {
-		return deniedResponse(&v), nil
-	}
-	return okResponse(&v), nil
+	return newEncodedResponse(encodeResponse(&v)), nil
 }
 
 // check runs one request through the current policy: route, extraction,

@@ -16,10 +16,11 @@ import (
 // messages with less work than grpc-go's proto codec, and otherwise are it:
 //   - a Check request is read by decodeCheckRequest (wirerequest.go) from
 //     one copy of its bytes, instead of being decoded into a CheckRequest;
-//   - a CheckResponse is written by marshalCheckResponse (responsewire.go)
-//     from the fields phonegate sets, instead of by protobuf-go's
-//     table-driven marshaller (go-control-plane's vtprotobuf marshallers
-//     would do as well, but are compiled only with a build tag);
+//   - a Check response is written by encodeResponse (responsewire.go) from
+//     the verdict and pieces encoded once, and sent as those bytes, instead
+//     of being built as a CheckResponse and marshalled by protobuf-go
+//     (go-control-plane's vtprotobuf marshallers would save part of that,
+//     but are compiled only with a build tag);
 //   - every other message (health, reflection) goes through grpc-go's own
 //     proto codec, unchanged.
 
@@ -56,12 +57,24 @@ func (c codec) Unmarshal(data mem.BufferSlice, v any) (err error) {
 }
 
 func (c codec) Marshal(v any) (mem.BufferSlice, error) {
-	if r, ok := v.(*authv3.CheckResponse); ok {
-		if b, ok := marshalCheckResponse(r); ok {
-			return mem.BufferSlice{mem.SliceBuffer(b)}, nil
-		}
+	if r, ok := v.(*encodedResponse); ok {
+		return r.out[:], nil
 	}
 	return c.proto.Marshal(v)
+}
+
+// encodedResponse is a Check call's response as the codec sends it: its
+// protobuf encoding (encodeResponse), and the one-buffer slice grpc-go
+// writes it from, made with it.
+type encodedResponse struct {
+	bytes []byte
+	out   [1]mem.Buffer
+}
+
+func newEncodedResponse(b []byte) *encodedResponse {
+	r := &encodedResponse{bytes: b}
+	r.out[0] = mem.SliceBuffer(b) // Free does nothing: the GC takes it
+	return r
 }
 
 // authorizationService is Envoy's Authorization service as grpc-go's

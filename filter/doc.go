@@ -47,10 +47,12 @@
 // The gRPC server reads a CheckRequest from its bytes as received, for the
 // fields phonegate uses, with protobuf's rules for repeated and merged fields
 // (wirerequest.go, held to proto.Unmarshal by a fuzz target), and writes
-// CheckResponses from the fields it sets, byte for byte as proto.Marshal
-// would (responsewire.go); codec.go plugs both into grpc-go for the Check
-// method alone. [Server.Check] takes a decoded CheckRequest, for callers in
-// process, and judges it the same way.
+// the CheckResponse as bytes straight from the decision and pieces encoded
+// once per decision and per number (responsewire.go, held to a response
+// built with protobuf-go's messages); codec.go plugs both into grpc-go for
+// the Check method alone. [Server.Check] takes a decoded CheckRequest, for
+// callers in process, judges it the same way and returns the same bytes
+// decoded.
 //
 // With [Options.TracerProvider] set, every check is one span, a child of the
 // W3C traceparent in the checked request's headers, whose attributes name the
@@ -66,8 +68,9 @@
 // a route's fields name) with phonekey.go (which keys auto reads), extract.go
 // (content types, free text), redact.go (nothing from a request in a
 // message), check.go (the check every transport shares),
-// response.go (decision -> CheckResponse) with prebuilt.go (its shared
-// pieces) and responsewire.go (its bytes), logwriter.go and decisionlog.go
+// response.go (what a decision sets: headers, metadata, a denial's body)
+// with prebuilt.go (the pieces encoded once) and responsewire.go (the
+// CheckResponse's bytes), logwriter.go and decisionlog.go
 // (the decision log), httpauthz.go (the HTTP mode), metrics.go with
 // grpcmetrics.go, trace.go, server.go (lifecycle, policy swaps, health).
 //

@@ -47,11 +47,12 @@ func (s *Server) Explain(ctx context.Context, cr *authv3.CheckRequest) *Explanat
 		e.Fault = status.Error(f.code, "phonegate: "+f.err.Error())
 		return e
 	}
-	if v.rejected() {
-		e.Response = decodedResponse(deniedResponse(&v))
-	} else {
-		e.Response = decodedResponse(okResponse(&v))
+	resp, err := decodeResponse(encodeResponse(&v))
+	if err != nil {
+		e.Fault = err
+		return e
 	}
+	e.Response = resp
 	if v.route == nil {
 		return e
 	}

@@ -1,7 +1,6 @@
 package filter
 
 import (
-	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	"io"
 	"net"
 	"net/http"
@@ -44,14 +43,12 @@ func (s *Server) serveHTTPAuthz(w http.ResponseWriter, r *http.Request) {
 		w.Write(denialJSON(&v))
 		return
 	}
-	var ours []*corev3.HeaderValueOption
 	if v.decision != nil {
-		ours = responseHeaders(&v) // the gRPC mode's headers, as HTTP headers
-		for _, o := range ours {
-			h.Set(o.GetHeader().GetKey(), o.GetHeader().GetValue())
+		for _, o := range upstreamHeaders(v.decision, v.route.DryRun) { // the gRPC mode's headers
+			h.Set(o[0], o[1])
 		}
 	}
-	if spoofed := spoofedHeaders(v.req.Headers, ours); len(spoofed) > 0 {
+	if spoofed := spoofedHeaders(&v); len(spoofed) > 0 {
 		h.Set(headersToRemove, strings.Join(spoofed, ","))
 	}
 	w.WriteHeader(http.StatusOK)
