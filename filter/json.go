@@ -6,6 +6,7 @@ import (
 	"io"
 	"sync"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/go-json-experiment/json/jsontext"
 )
@@ -42,10 +43,14 @@ var (
 // upstream may read any of them. The keys of a top-level object are the
 // root's; any other top-level value sits under the root with no key.
 //
-// Keys and strings are substrings of one copy of the body (unquoted apart
-// only when they hold an escape), so a body costs one string, not one a key.
+// Keys and strings are substrings of the body itself (unquoted apart only
+// when they hold an escape), so a body costs no string of its own: body
+// must not change afterwards. Every body is phonegate's own (the gRPC
+// codec's copy of the message, the HTTP request read, a decompressed body,
+// Check's copy of a caller's raw_body), written once and never again, and
+// what outlives a check is copied (the engine clones what it caches).
 func jsonTree(body []byte, t *tree) error {
-	src := string(body)
+	src := unsafe.String(unsafe.SliceData(body), len(body))
 	d := jsonDecoders.Get().(*jsonDecoder)
 	defer func() {
 		d.r.Reset(nil)

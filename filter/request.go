@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"bytes"
 	"net/netip"
 	"strings"
 
@@ -19,12 +20,14 @@ func requestView(cr *authv3.CheckRequest, xffTrustedHops int) *policy.Request {
 	attrs := cr.GetAttributes()
 	h := attrs.GetRequest().GetHttp()
 	e := envoyRequest{
-		method:            h.GetMethod(),
-		path:              h.GetPath(),
-		host:              h.GetHost(),
-		headers:           h.GetHeaders(),
-		hasHeaderMap:      h.GetHeaderMap() != nil,
-		body:              h.GetRawBody(),
+		method:       h.GetMethod(),
+		path:         h.GetPath(),
+		host:         h.GetHost(),
+		headers:      h.GetHeaders(),
+		hasHeaderMap: h.GetHeaderMap() != nil,
+		// A copy: the body is read in place (jsonTree), and a caller in
+		// process may use its message's bytes again once Check returns.
+		body:              bytes.Clone(h.GetRawBody()),
 		source:            attrs.GetSource().GetAddress().GetSocketAddress().GetAddress(),
 		contextExtensions: attrs.GetContextExtensions(),
 	}
@@ -48,6 +51,7 @@ type envoyRequest struct {
 	body               []byte            // raw_body, else body
 	source             string            // the source's socket address
 	contextExtensions  map[string]string // nil when none
+	req                policy.Request    // what view returns: made with the request, not apart
 }
 
 // headerField is a HeaderValue of header_map.
@@ -105,7 +109,7 @@ func (e *envoyRequest) view(xffTrustedHops int) *policy.Request {
 	if host == "" {
 		host = headers[":authority"]
 	}
-	return &policy.Request{
+	e.req = policy.Request{
 		Method:            strings.ToUpper(method),
 		Path:              policy.NormalizePath(path),
 		Host:              host,
@@ -116,6 +120,7 @@ func (e *envoyRequest) view(xffTrustedHops int) *policy.Request {
 		ClientIP:          clientIP(headers, e.source, xffTrustedHops),
 		ContextExtensions: e.contextExtensions,
 	}
+	return &e.req
 }
 
 // clientIP finds the address of the client: the entry of x-forwarded-for that
@@ -125,12 +130,7 @@ func (e *envoyRequest) view(xffTrustedHops int) *policy.Request {
 // skipped over, never returned.
 func clientIP(headers map[string]string, source string, trustedHops int) string {
 	if xff := headers["x-forwarded-for"]; xff != "" {
-		hops := strings.Split(xff, ",")
-		i := len(hops) - 1 - max(trustedHops, 0)
-		if i < 0 {
-			i = 0
-		}
-		if ip, ok := parseIP(hops[i]); ok {
+		if ip, ok := parseIP(hopFromRight(xff, max(trustedHops, 0))); ok {
 			return ip
 		}
 	}
@@ -141,6 +141,22 @@ func clientIP(headers map[string]string, source string, trustedHops int) string 
 		return ip
 	}
 	return ""
+}
+
+// hopFromRight is entry k of the comma-separated list xff counting from the
+// right (0 is the last), or the first entry when there are fewer: Envoy
+// sends x-forwarded-for with every request, and this reads it without
+// splitting it.
+func hopFromRight(xff string, k int) string {
+	end := len(xff)
+	for ; k > 0; k-- {
+		i := strings.LastIndexByte(xff[:end], ',')
+		if i < 0 {
+			break
+		}
+		end = i
+	}
+	return xff[strings.LastIndexByte(xff[:end], ',')+1 : end]
 }
 
 func parseIP(s string) (string, bool) {

@@ -8,6 +8,23 @@ import (
 	"github.com/phonegate/phonegate/policy"
 )
 
+// TestHopFromRight: hopFromRight reads the entry that splitting the list
+// and counting from the right gives, for every list of up to four entries
+// (empty ones included) and every count of trusted hops.
+func TestHopFromRight(t *testing.T) {
+	split := func(xff string, k int) string {
+		hops := strings.Split(xff, ",")
+		return hops[max(len(hops)-1-k, 0)]
+	}
+	for _, xff := range []string{"", ",", ",,", "a", "a,b", "a, b,c", ",b,", "a,,c,d", " 198.51.100.1 , 203.0.113.7", "a,b,c,d,e"} {
+		for k := 0; k < 7; k++ {
+			if got, want := hopFromRight(xff, k), split(xff, k); got != want {
+				t.Errorf("hopFromRight(%q, %d) = %q, split gives %q", xff, k, got, want)
+			}
+		}
+	}
+}
+
 func TestClientIP(t *testing.T) {
 	tests := []struct {
 		name    string

@@ -305,7 +305,9 @@ func (s *VelocityStore) Observe(_ context.Context, o Sighting) Velocity {
 	ip16, net16 := addr.As16(), network.Addr().As16()
 	if addr.IsValid() {
 		ipHash = s.hash(ip16[:])
-		netBits := [17]byte(append(net16[:], byte(network.Bits())))
+		var netBits [17]byte // the network's address and length
+		copy(netBits[:], net16[:])
+		netBits[16] = byte(network.Bits())
 		netHash = s.hash(netBits[:])
 	}
 	e.mu.Lock()

@@ -105,8 +105,22 @@ func fieldNames(typeName string) []string {
 func InsightFields() []string { return fieldNames(insightTypeName) }
 
 // requestValue is the request as rules see it.
-func requestValue(r *Request) *ruleRequest {
-	return &ruleRequest{Method: r.Method, Path: r.Path, Host: r.Host, Headers: ruleHeaders{r.Headers}, ClientIP: r.ClientIP}
+func requestValue(r *Request) ruleRequest {
+	return ruleRequest{Method: r.Method, Path: r.Path, Host: r.Host, Headers: ruleHeaders{r.Headers}, ClientIP: r.ClientIP}
+}
+
+// newActivation is the variables of a route's rules for one request, made
+// once and given each number's insight in turn (with its insight).
+func newActivation(req *Request, lists map[string]any) *activation {
+	a := &activation{req: requestValue(req), lists: lists}
+	a.request = &a.req
+	return a
+}
+
+// with sets the insight the rules read next.
+func (a *activation) with(in *insight.Insight) *activation {
+	a.insight = judgedView(in)
+	return a
 }
 
 // noIP and noVelocity stand for the request signals of an insight that has
@@ -123,6 +137,7 @@ type activation struct {
 	insight *insight.Insight
 	request *ruleRequest
 	lists   map[string]any
+	req     ruleRequest // what request points to: one allocation for both
 }
 
 var _ interpreter.Activation = (*activation)(nil)

@@ -98,10 +98,10 @@ func (r *Route) Decide(req *Request, numbers []Number) (Decision, error) {
 	if len(numbers) == 0 {
 		return r.Fallback(ReasonNoNumber), nil
 	}
-	reqVal := requestValue(req)
+	vars := newActivation(req, r.lists)
 	var best Decision
 	for i := range numbers {
-		d, err := r.Policy.decide(&numbers[i], reqVal, r.lists)
+		d, err := r.Policy.decide(&numbers[i], vars.with(numbers[i].Insight))
 		if err != nil {
 			return Decision{}, fmt.Errorf("route %q: %w", r.Name, err)
 		}
@@ -114,8 +114,8 @@ func (r *Route) Decide(req *Request, numbers []Number) (Decision, error) {
 }
 
 // decide runs the rules in order for one number.
-func (p *Policy) decide(n *Number, reqVal *ruleRequest, lists map[string]any) (Decision, error) {
-	vars := &activation{insight: judgedView(n.Insight), request: reqVal, lists: lists}
+// vars are the rules' variables, with n's insight.
+func (p *Policy) decide(n *Number, vars *activation) (Decision, error) {
 	for _, rule := range p.Rules {
 		out, _, err := rule.program.Eval(vars)
 		if err != nil {

@@ -53,10 +53,10 @@ type RuleResult struct {
 // the first that holds, to show what each would say. It decides nothing:
 // [Route.Decide] is the decision.
 func (r *Route) Explain(req *Request, numbers []Number) [][]RuleResult {
-	reqVal := requestValue(req)
+	vars := newActivation(req, r.lists)
 	out := make([][]RuleResult, len(numbers))
 	for i := range numbers {
-		vars := &activation{insight: judgedView(numbers[i].Insight), request: reqVal, lists: r.lists}
+		vars.with(numbers[i].Insight)
 		decided := false
 		for _, rule := range r.Policy.Rules {
 			res := RuleResult{Policy: r.Policy.Name, Rule: rule.Name, When: rule.When, Action: rule.Action}
