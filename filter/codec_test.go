@@ -29,7 +29,8 @@ import (
 // plain way, with protobuf-go's messages, from the contract the README
 // states: the x-phone-* headers (upstreamHeaders), the client's other
 // x-phone-* headers removed, a denial's status, content type and JSON body,
-// and the metadata table. It is the oracle encodeResponse is held to.
+// and the metadata table (this request's IP and velocity signals only on a
+// route with metadata_signals). It is the oracle encodeResponse is held to.
 func referenceResponse(v *verdict) *authv3.CheckResponse {
 	header := func(k, val string) *corev3.HeaderValueOption {
 		return &corev3.HeaderValueOption{Header: &corev3.HeaderValue{Key: k, Value: val},
@@ -73,10 +74,10 @@ func referenceResponse(v *verdict) *authv3.CheckResponse {
 		md["field"], md["number_hash"], md["country"] = n.Field, v.hash, in.Country.ISO2
 		md["line_type"], md["confidence"], md["disposable"] = string(in.LineType), string(in.Confidence), in.IsDisposable
 		md["risk_score"] = float64(in.RiskScore)
-		if in.IP != nil {
+		if in.IP != nil && v.route.MetadataSignals {
 			md["ip_country"], md["ip_match"] = in.IP.Country, in.IP.Match
 		}
-		if in.Velocity != nil {
+		if in.Velocity != nil && v.route.MetadataSignals {
 			md["seen"], md["recent_abuse"], md["velocity_source"] = float64(in.Velocity.Seen), in.Velocity.RecentAbuse, in.Velocity.Source
 		}
 	}
@@ -91,7 +92,7 @@ func referenceResponse(v *verdict) *authv3.CheckResponse {
 // TestResponseBytes: for every kind of response the server sends (allowed,
 // tagged, rejected with and without denial details, dry run, no number, an
 // invalid number, not routed, client-sent x-phone-* headers overwritten or
-// removed), the bytes encodeResponse writes read back, with protobuf-go's
+// removed, with and without the request's signals in the metadata), the bytes encodeResponse writes read back, with protobuf-go's
 // checks (UTF-8 strings included) and nothing left unknown, as exactly the
 // message referenceResponse builds; the codec sends them as they are, and
 // Check returns that message.
@@ -104,25 +105,39 @@ routes:
   - {name: details, policy: high-trust, match: {path: /details}, denial_details: true}
   - {name: rich, policy: enrichment, match: {path: /rich}}
   - {name: signup, policy: standard, match: {path: /signup}}
+  - {name: signals, policy: standard, match: {path: /signals}, metadata_signals: true}
+  - {name: signals-strict, policy: high-trust, match: {path: /signals-strict}, metadata_signals: true}
+  - {name: signals-details, policy: high-trust, match: {path: /signals-details}, denial_details: true, metadata_signals: true}
 `))
 	srv.MarkWarm()
 	spoof := map[string]string{"x-phone-decision": "allow", "X-Phone-Spoof": "1", "x-phone-e164": "+1"}
+	// The request's signals: its IP's, and the number's velocity (a valid
+	// number's only).
+	ip := []string{"ip_country", "ip_match"}
+	all := append(slices.Clone(ip), "seen", "recent_abuse", "velocity_source")
 	for _, tc := range []struct {
 		name, path, body string
 		headers          map[string]string
 		action           policy.Action // "" when no route matches
+		signals          []string      // the request's signal entries the metadata holds
 	}{
-		{"allowed", "/signup", `{"phone":"+44 7400 123456"}`, nil, policy.Allow},
-		{"allowed, spoofed headers", "/signup", `{"phone":"+44 7400 123456"}`, spoof, policy.Allow},
-		{"tagged", "/signup", `{"phone":"+44 56 1234 5678"}`, nil, policy.Tag},
-		{"rejected", "/signup", `{"phone":"555-0100"}`, spoof, policy.Reject},
-		{"rejected with details", "/details", `{"phone":"+1 800 555 0199"}`, nil, policy.Reject},
-		{"dry run", "/trial", `{"phone":"555-0100"}`, spoof, policy.Reject},
-		{"no number", "/signup", `{"email":"a@example.com"}`, spoof, policy.Allow},
-		{"invalid number let through", "/rich", `{"phone":"12"}`, nil, policy.Tag},
-		{"two numbers", "/rich", `{"phone":"+44 7400 123456","home_phone":"+1 212 555 0123"}`, nil, policy.Tag},
-		{"not routed", "/other", `{"phone":"+44 7400 123456"}`, spoof, ""},
-		{"not routed, no x-phone header", "/other", `{"phone":"+44 7400 123456"}`, nil, ""},
+		{"allowed", "/signup", `{"phone":"+44 7400 123456"}`, nil, policy.Allow, nil},
+		{"allowed, spoofed headers", "/signup", `{"phone":"+44 7400 123456"}`, spoof, policy.Allow, nil},
+		{"tagged", "/signup", `{"phone":"+44 56 1234 5678"}`, nil, policy.Tag, nil},
+		{"rejected", "/signup", `{"phone":"555-0100"}`, spoof, policy.Reject, nil},
+		{"rejected with details", "/details", `{"phone":"+1 800 555 0199"}`, nil, policy.Reject, nil},
+		{"dry run", "/trial", `{"phone":"555-0100"}`, spoof, policy.Reject, nil},
+		{"no number", "/signup", `{"email":"a@example.com"}`, spoof, policy.Allow, nil},
+		{"invalid number let through", "/rich", `{"phone":"12"}`, nil, policy.Tag, nil},
+		{"two numbers", "/rich", `{"phone":"+44 7400 123456","home_phone":"+1 212 555 0123"}`, nil, policy.Tag, nil},
+		{"not routed", "/other", `{"phone":"+44 7400 123456"}`, spoof, "", nil},
+		{"not routed, no x-phone header", "/other", `{"phone":"+44 7400 123456"}`, nil, "", nil},
+		{"allowed, metadata signals", "/signals", `{"phone":"+44 7400 123456"}`, nil, policy.Allow, all},
+		{"tagged, metadata signals", "/signals", `{"phone":"+44 56 1234 5678"}`, nil, policy.Tag, all},
+		{"rejected, metadata signals", "/signals-strict", `{"phone":"+1 800 555 0199"}`, spoof, policy.Reject, all},
+		{"invalid number, metadata signals", "/signals", `{"phone":"555-0100"}`, nil, policy.Reject, ip},
+		{"rejected with details, metadata signals", "/signals-details", `{"phone":"+1 800 555 0199"}`, nil, policy.Reject, all},
+		{"no number, metadata signals", "/signals", `{"email":"a@example.com"}`, nil, policy.Allow, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req := envoyCheck("POST", tc.path, "application/json", tc.body, tc.headers)
@@ -148,6 +163,11 @@ routes:
 			want := referenceResponse(&v)
 			if !proto.Equal(&got, want) {
 				t.Errorf("encodeResponse wrote\n%v\nthe reference is\n%v", &got, want)
+			}
+			for _, k := range all {
+				if _, ok := got.GetDynamicMetadata().GetFields()[k]; ok != slices.Contains(tc.signals, k) {
+					t.Errorf("metadata entry %s present: %v, want %v", k, ok, !ok)
+				}
 			}
 			sent, err := newCodec().Marshal(newEncodedResponse(b))
 			if err != nil || !bytes.Equal(sent.Materialize(), b) {

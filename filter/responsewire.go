@@ -171,7 +171,8 @@ const maxHead = 1 + 5
 
 // appendMetadata appends the dynamic metadata Envoy's access log and later
 // filters read (namespace envoy.filters.http.ext_authz): the decision's
-// entries and the number's, built once, and this request's. It never holds
+// entries and the number's, built once, and this request's (its IP and
+// velocity signals only on a route with metadata_signals). It never holds
 // a raw number. The Struct's length is known only once its entries are
 // written: they are written after room for the longest head, which is then
 // closed up.
@@ -187,14 +188,18 @@ func appendMetadata(b []byte, v *verdict, o *outcome, a *numberAnnex) []byte {
 		b = appendStringEntry(b, "field", n.Field)
 		b = append(b, a.metadata...)
 		b = appendNumberEntry(b, "risk_score", in.RiskScore)
-		if in.IP != nil {
-			b = appendStringEntry(b, "ip_country", in.IP.Country)
-			b = appendStringEntry(b, "ip_match", in.IP.Match)
-		}
-		if in.Velocity != nil {
-			b = appendNumberEntry(b, "seen", in.Velocity.Seen)
-			b = appendBoolEntry(b, "recent_abuse", in.Velocity.RecentAbuse)
-			b = appendStringEntry(b, "velocity_source", in.Velocity.Source)
+		// This request's own signals are opt-in: each entry is bytes
+		// Envoy and whatever reads the response decode on every check.
+		if v.route.MetadataSignals {
+			if in.IP != nil {
+				b = appendStringEntry(b, "ip_country", in.IP.Country)
+				b = appendStringEntry(b, "ip_match", in.IP.Match)
+			}
+			if in.Velocity != nil {
+				b = appendNumberEntry(b, "seen", in.Velocity.Seen)
+				b = appendBoolEntry(b, "recent_abuse", in.Velocity.RecentAbuse)
+				b = appendStringEntry(b, "velocity_source", in.Velocity.Source)
+			}
 		}
 	}
 	entries := len(b) - at - maxHead
@@ -211,18 +216,23 @@ func metadataRoom(v *verdict, o *outcome, a *numberAnnex) int {
 	if o == nil {
 		return 0
 	}
-	// Each entry's key, heads and value of fixed size: decision_id 18,
-	// numbers_found 30, field 12, risk_score 27, ip_country 19, ip_match 17,
-	// seen 21, recent_abuse 22, velocity_source 25; and the strings.
-	n := maxHead + len(o.metadata) + 256 + len(v.id)
+	// Each entry's key, heads and value of fixed size, with one-byte
+	// lengths: decision_id 18, numbers_found 30, field 12, risk_score 27
+	// (87, in 128 with room for longer lengths); on a route with
+	// metadata_signals ip_country 19, ip_match 17, seen 21, recent_abuse 22,
+	// velocity_source 25 (104, in 128); and the strings.
+	n := maxHead + len(o.metadata) + 128 + len(v.id)
 	if d := v.decision; d.Number != nil {
 		in := d.Number.Insight
 		n += len(a.metadata) + len(d.Number.Field)
-		if in.IP != nil {
-			n += len(in.IP.Country) + len(in.IP.Match)
-		}
-		if in.Velocity != nil {
-			n += len(in.Velocity.Source)
+		if v.route.MetadataSignals {
+			n += 128
+			if in.IP != nil {
+				n += len(in.IP.Country) + len(in.IP.Match)
+			}
+			if in.Velocity != nil {
+				n += len(in.Velocity.Source)
+			}
 		}
 	}
 	return n

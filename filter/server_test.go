@@ -442,33 +442,67 @@ func headerValue(hs []*corev3.HeaderValueOption, name string) string {
 
 // TestMetadataEncoding: the metadata written as bytes decodes, in a receiver,
 // into the dynamic_metadata Struct with every key and value, for an allowed
-// and a rejected check; and the field number is the descriptor's.
+// and a rejected check; the request's IP and velocity signals are there only
+// on a route with metadata_signals; and the field number is the
+// descriptor's.
 func TestMetadataEncoding(t *testing.T) {
 	if n := (&authv3.CheckResponse{}).ProtoReflect().Descriptor().Fields().ByName("dynamic_metadata").Number(); n != fResponseMetadata {
 		t.Fatalf("dynamic_metadata is field %d, the encoder writes %d", n, fResponseMetadata)
 	}
-	srv := New(Options{})
-	set, _ := policy.Default()
-	srv.SetPolicy(set)
-	srv.MarkWarm()
-	for body, want := range map[string]map[string]any{
-		`{"phone":"+44 7400 123456"}`: {"decision": "allow", "reason": "no_rule", "route": "default", "policy": "standard", "enforced": "allow",
+	def, err := policy.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The default route, with the request's signals in the metadata.
+	signals := mustCompile(t, `
+version: 1
+routes:
+  - {name: default, match: {methods: [POST]}, fields: [auto], policy: standard, metadata_signals: true}
+`)
+	signalKeys := []string{"ip_country", "ip_match", "seen", "recent_abuse", "velocity_source"}
+	for _, set := range []*policy.Set{def, signals} {
+		on := set == signals
+		srv := New(Options{})
+		srv.SetPolicy(set)
+		srv.MarkWarm()
+		valid := map[string]any{"decision": "allow", "reason": "no_rule", "route": "default", "policy": "standard", "enforced": "allow",
 			"dry_run": false, "numbers_found": 1.0, "field": "phone", "country": "GB", "line_type": "mobile", "confidence": "verified",
-			"disposable": false, "risk_score": 5.0, "ip_match": "unknown", "seen": 1.0, "recent_abuse": false, "velocity_source": "local"},
-		`{"phone":"555-0100"}`: {"decision": "reject", "rule": "invalid", "tags": "invalid", "confidence": "invalid", "risk_score": 100.0},
-	} {
-		resp, err := srv.Check(context.Background(), envoyCheck("POST", "/signup", "application/json", body, nil))
-		if err != nil {
-			t.Fatal(err)
+			"disposable": false, "risk_score": 5.0}
+		invalid := map[string]any{"decision": "reject", "rule": "invalid", "tags": "invalid", "confidence": "invalid", "risk_score": 100.0}
+		// An invalid number has no velocity; the request has an IP (a
+		// documentation address: no country, match unknown).
+		validAbsent, invalidAbsent := signalKeys, signalKeys
+		if on {
+			valid["ip_country"], valid["ip_match"], valid["seen"], valid["recent_abuse"], valid["velocity_source"] = "", "unknown", 1.0, false, "local"
+			invalid["ip_country"], invalid["ip_match"] = "", "unknown"
+			validAbsent, invalidAbsent = nil, signalKeys[2:]
 		}
-		md := resp.GetDynamicMetadata().AsMap()
-		for k, v := range want {
-			if md[k] != v {
-				t.Errorf("%s: metadata %s = %v, want %v", body, k, md[k], v)
+		for _, tc := range []struct {
+			body   string
+			want   map[string]any
+			absent []string
+		}{
+			{`{"phone":"+44 7400 123456"}`, valid, validAbsent},
+			{`{"phone":"555-0100"}`, invalid, invalidAbsent},
+		} {
+			resp, err := srv.Check(context.Background(), envoyCheck("POST", "/signup", "application/json", tc.body, nil))
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		if h, _ := md["number_hash"].(string); len(h) != 16 || md["decision_id"] != "6f1c5a0e-3f77-4f5e-9c3a-2b6d0d8f3b1a" {
-			t.Errorf("%s: hash %v, decision id %v", body, md["number_hash"], md["decision_id"])
+			md := resp.GetDynamicMetadata().AsMap()
+			for k, v := range tc.want {
+				if md[k] != v {
+					t.Errorf("metadata_signals %v: %s: metadata %s = %v, want %v", on, tc.body, k, md[k], v)
+				}
+			}
+			for _, k := range tc.absent {
+				if v, ok := md[k]; ok {
+					t.Errorf("metadata_signals %v: %s: metadata %s = %v, want none", on, tc.body, k, v)
+				}
+			}
+			if h, _ := md["number_hash"].(string); len(h) != 16 || md["decision_id"] != "6f1c5a0e-3f77-4f5e-9c3a-2b6d0d8f3b1a" {
+				t.Errorf("%s: hash %v, decision id %v", tc.body, md["number_hash"], md["decision_id"])
+			}
 		}
 	}
 }

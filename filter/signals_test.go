@@ -10,7 +10,7 @@ import (
 
 // TestVelocityRule: the same number from five networks within the window is
 // refused by a rule reading insight.velocity; the first four pass and carry
-// the counts in the metadata.
+// the counts in the metadata (the route sets metadata_signals).
 func TestVelocityRule(t *testing.T) {
 	r := start(t, mustCompile(t, `
 version: 1
@@ -18,7 +18,7 @@ velocity:
   window: 10m
   recent_abuse: {distinct_networks: 5}
 routes:
-  - {name: signup, policy: p}
+  - {name: signup, policy: p, metadata_signals: true}
 policies:
   - name: p
     rules:
@@ -53,12 +53,13 @@ policies:
 }
 
 // TestIPCountryRule: the client's address (x-forwarded-for, placed by the
-// embedded table) against the number's country.
+// embedded table) against the number's country, as a rule and the
+// metadata (the route sets metadata_signals) read it.
 func TestIPCountryRule(t *testing.T) {
 	r := start(t, mustCompile(t, `
 version: 1
 routes:
-  - {name: kyc, policy: p}
+  - {name: kyc, policy: p, metadata_signals: true}
 policies:
   - name: p
     rules:

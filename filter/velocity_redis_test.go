@@ -14,12 +14,13 @@ import (
 )
 
 // fleetPolicy refuses a number checked four times in the window, whichever
-// replica saw the checks.
+// replica saw the checks; its route puts the velocity signals (seen,
+// velocity_source) in the metadata, which the tests read.
 const fleetPolicy = `
 version: 1
 velocity: {window: 10m}
 routes:
-  - {name: signup, match: {path: /signup}, fields: [phone], policy: p}
+  - {name: signup, match: {path: /signup}, fields: [phone], policy: p, metadata_signals: true}
 policies:
   - name: p
     rules:

@@ -19,6 +19,7 @@
 //	    # region: {field: address.country}                 # from a body field
 //	    policy: standard           # a preset or a policy below
 //	    dry_run: false             # true: decide and report, but always allow
+//	    metadata_signals: false    # true: this request's IP and velocity signals in the metadata too
 //	    on_no_number: allow        # default allow
 //	    on_partial_body: reject    # Envoy cut the body; default reject
 //	    on_unparsable_body: reject # default reject

@@ -264,6 +264,7 @@ func (p *parser) compileRoute(rd routeDoc, policies map[string]*Policy) *Route {
 		Policy:              pol,
 		DryRun:              rd.dryRun,
 		DenialDetails:       rd.denialDetails,
+		MetadataSignals:     rd.metadataSignals,
 		ContentTypeMismatch: rd.mismatch,
 		OnNoNumber:          orDefault(rd.onNoNumber, Allow),
 		OnPartialBody:       orDefault(rd.onPartialBody, Reject),

@@ -35,7 +35,7 @@ type routeDoc struct {
 	match                                       Match
 	fields                                      []Field
 	region                                      RegionHint
-	dryRun, denialDetails                       bool
+	dryRun, denialDetails, metadataSignals      bool
 	mismatch                                    Mismatch
 	onNoNumber, onPartialBody, onUnparsableBody Action
 	policyNode                                  *yaml.Node
@@ -157,6 +157,8 @@ func (p *parser) route(n *yaml.Node) routeDoc {
 			r.dryRun = p.bool(v)
 		case "denial_details":
 			r.denialDetails = p.bool(v)
+		case "metadata_signals":
+			r.metadataSignals = p.bool(v)
 		case "content_type_mismatch":
 			switch m := Mismatch(p.str(v)); m {
 			case MismatchParse, MismatchReject:

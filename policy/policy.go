@@ -69,6 +69,12 @@ type Route struct {
 	// DenialDetails adds the deciding number's signals (confidence, risk
 	// score, line type, warning codes) to a denial's JSON body.
 	DenialDetails bool
+	// MetadataSignals adds this request's own signals (ip_country, ip_match,
+	// seen, recent_abuse, velocity_source) to the dynamic metadata. They are
+	// off by default: every entry is bytes Envoy and whatever reads the
+	// response decode on every check, and the decision's and number's
+	// entries are what the access log and later filters need most.
+	MetadataSignals bool
 	// ContentTypeMismatch is what to do with a body that is JSON while its
 	// content type says a form: parse it as what it is, or reject it.
 	ContentTypeMismatch Mismatch

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -13,11 +15,16 @@ import (
 )
 
 // TestServeWithRedis: PHONEGATE_REDIS_URL (as a Secret gives it) shares the
-// counts of two serve processes.
+// counts of two serve processes, as the metadata of a route with
+// metadata_signals shows.
 func TestServeWithRedis(t *testing.T) {
 	redis := redistest.Start(t)
 	t.Setenv("PHONEGATE_REDIS_URL", redis.URL())
 	t.Setenv("PHONEGATE_HASH_KEY", "a key the replicas share")
+	pol := filepath.Join(t.TempDir(), "policy.yaml")
+	if err := os.WriteFile(pol, []byte("version: 1\nroutes:\n  - {name: signup, policy: standard, metadata_signals: true}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	seen := func(s *serving) (float64, string) {
 		t.Helper()
 		conn, err := grpc.NewClient(s.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -41,7 +48,7 @@ func TestServeWithRedis(t *testing.T) {
 		src, _ := md["velocity_source"].(string)
 		return v, src
 	}
-	a, b := startServe(t, "--redis-timeout", "1s"), startServe(t, "--redis-timeout", "1s")
+	a, b := startServe(t, "--policy", pol, "--redis-timeout", "1s"), startServe(t, "--policy", pol, "--redis-timeout", "1s")
 	for i, s := range []*serving{a, b, a} {
 		if n, src := seen(s); n != float64(i+1) || src != "redis" {
 			t.Errorf("check %d: seen %v from %q, want %d from redis", i+1, n, src, i+1)
