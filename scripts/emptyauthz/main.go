@@ -8,9 +8,10 @@
 //
 // With -sized it answers every Check with a response of the size and shape
 // of phonegate's answer to scripts/compare.sh's request instead (nine
-// x-phone-* headers, twenty dynamic metadata entries), encoded once: what
-// the client's and the transport's side of a check cost for that response,
-// with no judging. compare.sh --empty-sized runs it so.
+// x-phone-* headers, fifteen dynamic metadata entries, 667 bytes: a route
+// without metadata_signals), encoded once: what the client's and the
+// transport's side of a check cost for that response, with no judging.
+// compare.sh --empty-sized runs it so.
 //
 // Like phonegate it serves grpc.health.v1 (SERVING from the start) and server
 // reflection (ghz reads the service's descriptor through it once, before a
@@ -68,8 +69,7 @@ func sizedResponse() *authv3.CheckResponse {
 		"enforced": "allow", "dry_run": false, "decision": "allow", "reason": "no_rule", "route": "default",
 		"policy": "standard", "decision_id": "6f1c5a0e-3f77-4f5e-9c3a-2b6d0d8f3b1a", "numbers_found": 1.0,
 		"field": "profile.phone", "number_hash": "0123456789abcdef", "country": "GB", "line_type": "mobile",
-		"confidence": "verified", "disposable": false, "risk_score": 5.0, "ip_country": "", "ip_match": "unknown",
-		"seen": 1.0, "recent_abuse": false, "velocity_source": "local",
+		"confidence": "verified", "disposable": false, "risk_score": 5.0,
 	})
 	if err != nil {
 		log.Fatalf("emptyauthz: %v", err)
