@@ -8,10 +8,10 @@
 //
 // With -sized it answers every Check with a response of the size and shape
 // of phonegate's answer to scripts/compare.sh's request instead (nine
-// x-phone-* headers, fifteen dynamic metadata entries: a route without
-// metadata_signals), encoded once: what
-// the client's and the transport's side of a check cost for that response,
-// with no judging. compare.sh --empty-sized runs it so.
+// x-phone-* headers, fifteen dynamic metadata entries, 667 bytes: a route
+// without metadata_signals), encoded once: what the client's and the
+// transport's side of a check cost for that response, with no judging.
+// compare.sh --empty-sized runs it so.
 //
 // Like phonegate it serves grpc.health.v1 (SERVING from the start) and server
 // reflection (ghz reads the service's descriptor through it once, before a
