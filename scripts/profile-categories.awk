@@ -33,8 +33,9 @@ function classify(   i, f) {
     if (f ~ /^cel\.dev\/|\/policy\//) return "policy and CEL rules"
     if (f ~ /\/filter\/(body|extract|form|graphql|json|phonekey|tree|walk)\.go|go-json-experiment/) return "extraction (body read, JSON walk)"
     if (f ~ /\/insight\/|golang-lru|phonenumbers|iploc/) return "insight (cache, velocity, IP country)"
-    if (f ~ /\/filter\/response\.go|structpb\./) return "response building (headers, structpb metadata)"
-    if (f ~ /\/filter\//) return "filter: request view, hash, other"
+    if (f ~ /\/filter\/(response|responsewire|prebuilt)\.go|structpb\./) return "response building (headers, metadata, bytes)"
+    if (f ~ /\/filter\/(wirerequest|request|codec)\.go/) return "request decode and view"
+    if (f ~ /\/filter\//) return "filter: check, hash, other"
     if (f ~ /codecV2\)\.Marshal /) return "proto encode of the response"
     if (f ~ /codecV2\)\.Unmarshal /) return "proto decode of the request"
   }
