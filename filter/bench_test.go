@@ -52,12 +52,9 @@ func signupBody() string {
 func BenchmarkCheck(b *testing.B) {
 	srv, wire := checkBench(b)
 	b.SetBytes(int64(len(signupBody())))
-	benchmarkCodecLoop(b, newCodec(), wire, func(in mem.BufferSlice) (any, error) {
-		req := new(wireCheck)
-		if err := newCodec().Unmarshal(in, req); err != nil {
-			return nil, err
-		}
-		return srv.checkWire(context.Background(), req)
+	codec := newCodec()
+	benchmarkCodecLoop(b, codec, wire, func(in mem.BufferSlice) (any, error) {
+		return checkHandler(srv, context.Background(), func(v any) error { return codec.Unmarshal(in, v) }, nil)
 	})
 }
 
@@ -253,11 +250,7 @@ func BenchmarkCheckCodec(b *testing.B) {
 	})
 	b.Run("phonegate", func(b *testing.B) {
 		benchmarkCodecLoop(b, ours, wire, func(in mem.BufferSlice) (any, error) {
-			req := new(wireCheck)
-			if err := ours.Unmarshal(in, req); err != nil {
-				return nil, err
-			}
-			return srv.checkWire(ctx, req)
+			return checkHandler(srv, ctx, func(v any) error { return ours.Unmarshal(in, v) }, nil)
 		})
 	})
 }

@@ -2,6 +2,7 @@ package filter
 
 import (
 	"context"
+	"sync"
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"google.golang.org/grpc"
@@ -28,6 +29,32 @@ import (
 // registers it: the bytes Envoy sent, read when the codec hands them over.
 type wireCheck struct {
 	wireRequest
+}
+
+// wireChecks keeps Check requests between calls, so that a call reuses the
+// maps of an earlier one (its headers above all, a dozen or more entries)
+// instead of making them again.
+var wireChecks = sync.Pool{New: func() any { return new(wireCheck) }}
+
+// maxPooledEntries bounds the maps a pooled request keeps: one made large by
+// an odd request is left to the collector, not held for the next ones.
+const maxPooledEntries = 64
+
+// release clears w and gives it back for reuse once its call has answered:
+// nothing may use w, or its maps, after. Only the emptied maps are kept
+// (clear keeps their room): the request's strings point into the copy of
+// its bytes, which is never reused, so a string that outlives the check
+// (none should) still reads what it read.
+func (w *wireCheck) release() {
+	headers, extensions := w.headers, w.contextExtensions
+	if len(headers) > maxPooledEntries || len(extensions) > maxPooledEntries {
+		return
+	}
+	clear(headers)
+	clear(extensions)
+	*w = wireCheck{}
+	w.headers, w.contextExtensions = headers, extensions
+	wireChecks.Put(w)
 }
 
 // codec is the server's encoding.CodecV2, named "proto" as the one it
@@ -89,7 +116,10 @@ var authorizationService = func() grpc.ServiceDesc {
 
 func checkHandler(srv any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) {
 	s := srv.(*Server)
-	in := new(wireCheck)
+	in := wireChecks.Get().(*wireCheck)
+	// The response holds nothing of the request: it is encoded by the time
+	// the handler returns.
+	defer in.release()
 	if err := dec(in); err != nil {
 		// grpc-go reads a unary request here, in dec: one over
 		// grpc.MaxRecvMsgSize is refused from its length alone, unread.
