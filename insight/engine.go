@@ -369,7 +369,7 @@ func (e *Engine) ForRequestFrom(base *Insight, addr netip.Addr, addrText string,
 	if v != nil {
 		in.Velocity = v
 		if v.RecentAbuse {
-			in.Warnings = append(in.Warnings, recentAbuseWarning(v))
+			in.Warnings = append(in.Warnings, recentAbuseWarning(v.Window))
 			in.RiskScore = min(in.RiskScore+weightRecentAbuse, 100)
 		}
 	}

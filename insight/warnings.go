@@ -74,18 +74,32 @@ var (
 
 const maxMismatchWarnings = 4096
 
-func recentAbuseWarning(v *Velocity) Warning {
-	return Warning{
+// recentAbuseWarning is the RECENT_ABUSE warning of a number past a velocity
+// threshold within window.
+func recentAbuseWarning(window string) Warning {
+	if last := lastRecentAbuse.Load(); last != nil && last.window == window {
+		return last.w
+	}
+	w := Warning{
 		Risk: WarnRecentAbuse, LogType: "warning",
 		ShortDescription: "Number used again and again",
-		LongDescription: "Within " + v.Window + " this number was in " + strconv.Itoa(v.Seen) + " checks from " +
-			strconv.Itoa(v.DistinctIPs) + " addresses in " + strconv.Itoa(v.DistinctNetworks) + " networks.",
-		AdditionalData: map[string]string{
-			"seen": strconv.Itoa(v.Seen), "distinct_ips": strconv.Itoa(v.DistinctIPs),
-			"distinct_networks": strconv.Itoa(v.DistinctNetworks), "window": v.Window,
-			"risk_weight": strconv.Itoa(weightRecentAbuse),
-		},
+		LongDescription: "Within " + window + " this number reached a velocity threshold: its checks, client addresses" +
+			" or networks (velocity has the counts).",
+		AdditionalData: map[string]string{"window": window, "risk_weight": strconv.Itoa(weightRecentAbuse)},
 	}
+	lastRecentAbuse.Store(&windowWarning{window, w})
+	return w
+}
+
+// lastRecentAbuse is the RECENT_ABUSE warning last built, shared read-only:
+// it says only the window, which changes with a reload at most, so a
+// number checked again and again (the checks that carry the warning) does
+// not build it again every time. The counts are the insight's velocity.
+var lastRecentAbuse atomic.Pointer[windowWarning]
+
+type windowWarning struct {
+	window string
+	w      Warning
 }
 
 // warnings lists every signal of a finished insight that lowered trust.
