@@ -40,21 +40,29 @@ var wireChecks = sync.Pool{New: func() any { return new(wireCheck) }}
 // an odd request is left to the collector, not held for the next ones.
 const maxPooledEntries = 64
 
-// release clears w and gives it back for reuse once its call has answered:
-// nothing may use w, or its maps, after. Only the emptied maps are kept
-// (clear keeps their room): the request's strings point into the copy of
-// its bytes, which is never reused, so a string that outlives the check
-// (none should) still reads what it read.
+// release gives w back for reuse once its call has answered: nothing may
+// use w, or its maps, after.
 func (w *wireCheck) release() {
+	if w.reset() {
+		wireChecks.Put(w)
+	}
+}
+
+// reset empties w for another request and reports whether it is worth
+// keeping. Only the emptied maps are kept (clear keeps their room): the
+// request's strings point into the copy of its bytes, which is never
+// reused, so a string that outlives the check (none should) still reads
+// what it read.
+func (w *wireCheck) reset() bool {
 	headers, extensions := w.headers, w.contextExtensions
 	if len(headers) > maxPooledEntries || len(extensions) > maxPooledEntries {
-		return
+		return false
 	}
 	clear(headers)
 	clear(extensions)
 	*w = wireCheck{}
 	w.headers, w.contextExtensions = headers, extensions
-	wireChecks.Put(w)
+	return true
 }
 
 // codec is the server's encoding.CodecV2, named "proto" as the one it
