@@ -379,28 +379,36 @@ func (s *VelocityStore) hash(b []byte) uint32 {
 
 // track marks h seen at sec in set, reusing its slot, an empty one or the
 // least recently seen, and returns how many of the set are within the window.
-// A time at or before the epoch is second 1, since 0 is empty.
+// A time at or before the epoch is second 1, since 0 is empty. One pass
+// over the set finds the slot and counts: the slot, seen at sec, is within
+// the window afterwards, whatever it held before.
 func track(set []tracked, h, sec, window uint32) int {
 	sec = max(sec, 1)
-	oldest := 0
-	placed := false
-	for i := range set {
-		if set[i].last != 0 && set[i].hash == h {
-			set[i].last, placed = max(set[i].last, sec), true
-			break
-		}
-		if set[i].last < set[oldest].last {
-			oldest = i
-		}
-	}
-	if !placed {
-		set[oldest] = tracked{hash: h, last: sec}
-	}
-	n := 0
-	for _, t := range set {
-		if t.last != 0 && int64(sec)-int64(t.last) < int64(window) {
+	within := func(t tracked) bool { return t.last != 0 && int64(sec)-int64(t.last) < int64(window) }
+	slot, match, n := 0, -1, 0
+	for i, t := range set {
+		if within(t) {
 			n++
 		}
+		if match >= 0 {
+			continue
+		}
+		if t.last != 0 && t.hash == h {
+			match = i
+		} else if t.last < set[slot].last {
+			slot = i
+		}
 	}
-	return n
+	if match >= 0 {
+		slot = match
+	}
+	if within(set[slot]) {
+		n--
+	}
+	if match >= 0 {
+		set[slot].last = max(set[slot].last, sec)
+	} else {
+		set[slot] = tracked{hash: h, last: sec}
+	}
+	return n + 1
 }
