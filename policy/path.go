@@ -20,12 +20,21 @@ import "strings"
 // REJECT_REQUEST refuses such paths before phonegate sees them. The result
 // always starts with "/" and never holds "//", "/./" or "/../".
 func NormalizePath(p string) string {
-	if i := strings.IndexAny(p, "?#"); i >= 0 {
-		p = p[:i]
+	for i := 0; i < len(p); i++ {
+		if p[i] == '?' || p[i] == '#' {
+			p = p[:i]
+			break
+		}
 	}
 	if isNormal(p) {
 		return p // the common case, without allocating
 	}
+	return normalize(p)
+}
+
+// normalize is NormalizePath for a path with no query or fragment that
+// isNormal turned down.
+func normalize(p string) string {
 	// Envoy's normalize_path turns backslashes into slashes; so do we.
 	p = strings.ReplaceAll(decodeUnreserved(p), "\\", "/")
 	var b strings.Builder
@@ -69,13 +78,30 @@ func NormalizePath(p string) string {
 // isNormal reports whether p needs no work: it starts with "/" and holds no
 // "%", ";", "//" and no "." or ".." segment.
 func isNormal(p string) bool {
-	if p == "" || p[0] != '/' || strings.ContainsAny(p, "%;\\") || strings.Contains(p, "//") {
+	if p == "" || p[0] != '/' {
 		return false
 	}
-	for seg := range strings.SplitSeq(p[1:], "/") {
-		if seg == "." || seg == ".." {
-			return false
+	// One pass, on every check: seg is where the current segment began.
+	seg := 1
+	for i := 1; i <= len(p); i++ {
+		if i < len(p) {
+			switch p[i] {
+			case '%', ';', '\\':
+				return false
+			case '/':
+			default:
+				continue
+			}
 		}
+		switch p[seg:i] {
+		case "", ".", "..":
+			// "//" (an empty segment before the end), or a dot segment. A
+			// trailing slash leaves an empty last segment, which is normal.
+			if i < len(p) || p[seg:i] != "" {
+				return false
+			}
+		}
+		seg = i + 1
 	}
 	return true
 }
