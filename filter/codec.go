@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"bytes"
 	"context"
 	"sync"
 
@@ -87,7 +88,12 @@ func (c codec) Unmarshal(data mem.BufferSlice, v any) (err error) {
 		}
 	}()
 	// A copy of our own: grpc-go reuses data's buffers once this returns,
-	// and the request's strings point into the copy.
+	// and the request's strings point into the copy. A message in one
+	// buffer (the usual one) is cloned: bytes.Clone does not zero the
+	// memory it is about to fill, as Materialize's make does.
+	if len(data) == 1 {
+		return w.decode(bytes.Clone(data[0].ReadOnlyData()))
+	}
 	return w.decode(data.Materialize())
 }
 
