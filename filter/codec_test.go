@@ -29,8 +29,10 @@ import (
 // plain way, with protobuf-go's messages, from the contract the README
 // states: the x-phone-* headers (upstreamHeaders), the client's other
 // x-phone-* headers removed, a denial's status, content type and JSON body,
-// and the metadata table (this request's IP and velocity signals only on a
-// route with metadata_signals). It is the oracle encodeResponse is held to.
+// and the metadata table (dry_run and enforced only on a dry-run route, the
+// number's field, the numbers found and disposable only on a route with
+// metadata_details, this request's IP and velocity signals only on a route
+// with metadata_signals). It is the oracle encodeResponse is held to.
 func referenceResponse(v *verdict) *authv3.CheckResponse {
 	header := func(k, val string) *corev3.HeaderValueOption {
 		return &corev3.HeaderValueOption{Header: &corev3.HeaderValue{Key: k, Value: val},
@@ -59,9 +61,13 @@ func referenceResponse(v *verdict) *authv3.CheckResponse {
 		return resp
 	}
 	md := map[string]any{
-		"decision_id": v.id, "decision": string(d.Action), "enforced": string(enforced(d.Action, v.route.DryRun)),
-		"dry_run": v.route.DryRun, "reason": string(d.Reason), "route": d.Route, "policy": d.Policy,
-		"numbers_found": float64(d.Numbers),
+		"decision_id": v.id, "decision": string(d.Action), "reason": string(d.Reason), "route": d.Route, "policy": d.Policy,
+	}
+	if v.route.DryRun {
+		md["dry_run"], md["enforced"] = true, string(enforced(d.Action, true))
+	}
+	if v.route.MetadataDetails {
+		md["numbers_found"] = float64(d.Numbers)
 	}
 	if d.Rule != "" {
 		md["rule"] = d.Rule
@@ -71,9 +77,12 @@ func referenceResponse(v *verdict) *authv3.CheckResponse {
 	}
 	if n := d.Number; n != nil {
 		in := n.Insight
-		md["field"], md["number_hash"], md["country"] = n.Field, v.hash, in.Country.ISO2
-		md["line_type"], md["confidence"], md["disposable"] = string(in.LineType), string(in.Confidence), in.IsDisposable
+		md["number_hash"], md["country"] = v.hash, in.Country.ISO2
+		md["line_type"], md["confidence"] = string(in.LineType), string(in.Confidence)
 		md["risk_score"] = float64(in.RiskScore)
+		if v.route.MetadataDetails {
+			md["field"], md["disposable"] = n.Field, in.IsDisposable
+		}
 		if in.IP != nil && v.route.MetadataSignals {
 			md["ip_country"], md["ip_match"] = in.IP.Country, in.IP.Match
 		}
@@ -92,7 +101,8 @@ func referenceResponse(v *verdict) *authv3.CheckResponse {
 // TestResponseBytes: for every kind of response the server sends (allowed,
 // tagged, rejected with and without denial details, dry run, no number, an
 // invalid number, not routed, client-sent x-phone-* headers overwritten or
-// removed, with and without the request's signals in the metadata), the bytes encodeResponse writes read back, with protobuf-go's
+// removed, with and without the optional metadata entries), the bytes
+// encodeResponse writes read back, with protobuf-go's
 // checks (UTF-8 strings included) and nothing left unknown, as exactly the
 // message referenceResponse builds; the codec sends them as they are, and
 // Check returns that message.
@@ -108,36 +118,48 @@ routes:
   - {name: signals, policy: standard, match: {path: /signals}, metadata_signals: true}
   - {name: signals-strict, policy: high-trust, match: {path: /signals-strict}, metadata_signals: true}
   - {name: signals-details, policy: high-trust, match: {path: /signals-details}, denial_details: true, metadata_signals: true}
+  - {name: meta-details, policy: standard, match: {path: /meta-details}, metadata_details: true}
+  - {name: everything, policy: standard, match: {path: /everything}, dry_run: true, metadata_details: true, metadata_signals: true}
 `))
 	srv.MarkWarm()
 	spoof := map[string]string{"x-phone-decision": "allow", "X-Phone-Spoof": "1", "x-phone-e164": "+1"}
-	// The request's signals: its IP's, and the number's velocity (a valid
-	// number's only).
+	// The metadata's optional entries: the request's signals (its IP's, and
+	// the number's velocity, a valid number's only), the details, and a
+	// dry run's.
 	ip := []string{"ip_country", "ip_match"}
-	all := append(slices.Clone(ip), "seen", "recent_abuse", "velocity_source")
+	signals := append(slices.Clone(ip), "seen", "recent_abuse", "velocity_source")
+	details := []string{"numbers_found", "field", "disposable"}
+	dryRun := []string{"dry_run", "enforced"}
+	all := slices.Concat(signals, details, dryRun)
 	for _, tc := range []struct {
 		name, path, body string
 		headers          map[string]string
 		action           policy.Action // "" when no route matches
-		signals          []string      // the request's signal entries the metadata holds
+		optional         []string      // the optional entries the metadata holds
 	}{
 		{"allowed", "/signup", `{"phone":"+44 7400 123456"}`, nil, policy.Allow, nil},
 		{"allowed, spoofed headers", "/signup", `{"phone":"+44 7400 123456"}`, spoof, policy.Allow, nil},
 		{"tagged", "/signup", `{"phone":"+44 56 1234 5678"}`, nil, policy.Tag, nil},
 		{"rejected", "/signup", `{"phone":"555-0100"}`, spoof, policy.Reject, nil},
 		{"rejected with details", "/details", `{"phone":"+1 800 555 0199"}`, nil, policy.Reject, nil},
-		{"dry run", "/trial", `{"phone":"555-0100"}`, spoof, policy.Reject, nil},
+		{"dry run", "/trial", `{"phone":"555-0100"}`, spoof, policy.Reject, dryRun},
 		{"no number", "/signup", `{"email":"a@example.com"}`, spoof, policy.Allow, nil},
 		{"invalid number let through", "/rich", `{"phone":"12"}`, nil, policy.Tag, nil},
 		{"two numbers", "/rich", `{"phone":"+44 7400 123456","home_phone":"+1 212 555 0123"}`, nil, policy.Tag, nil},
 		{"not routed", "/other", `{"phone":"+44 7400 123456"}`, spoof, "", nil},
 		{"not routed, no x-phone header", "/other", `{"phone":"+44 7400 123456"}`, nil, "", nil},
-		{"allowed, metadata signals", "/signals", `{"phone":"+44 7400 123456"}`, nil, policy.Allow, all},
-		{"tagged, metadata signals", "/signals", `{"phone":"+44 56 1234 5678"}`, nil, policy.Tag, all},
-		{"rejected, metadata signals", "/signals-strict", `{"phone":"+1 800 555 0199"}`, spoof, policy.Reject, all},
+		{"allowed, metadata signals", "/signals", `{"phone":"+44 7400 123456"}`, nil, policy.Allow, signals},
+		{"tagged, metadata signals", "/signals", `{"phone":"+44 56 1234 5678"}`, nil, policy.Tag, signals},
+		{"rejected, metadata signals", "/signals-strict", `{"phone":"+1 800 555 0199"}`, spoof, policy.Reject, signals},
 		{"invalid number, metadata signals", "/signals", `{"phone":"555-0100"}`, nil, policy.Reject, ip},
-		{"rejected with details, metadata signals", "/signals-details", `{"phone":"+1 800 555 0199"}`, nil, policy.Reject, all},
+		{"rejected with details, metadata signals", "/signals-details", `{"phone":"+1 800 555 0199"}`, nil, policy.Reject, signals},
 		{"no number, metadata signals", "/signals", `{"email":"a@example.com"}`, nil, policy.Allow, nil},
+		{"allowed, metadata details", "/meta-details", `{"user":{"phone":"+44 7400 123456"}}`, nil, policy.Allow, details},
+		{"tagged, metadata details", "/meta-details", `{"phone":"+44 56 1234 5678"}`, nil, policy.Tag, details},
+		{"rejected, metadata details", "/meta-details", `{"phone":"555-0100"}`, nil, policy.Reject, details},
+		{"no number, metadata details", "/meta-details", `{"email":"a@example.com"}`, nil, policy.Allow, []string{"numbers_found"}},
+		{"dry run, every option", "/everything", `{"phone":"555-0100"}`, spoof, policy.Reject, slices.Concat(ip, details, dryRun)},
+		{"dry run allowed, every option", "/everything", `{"phone":"+44 7400 123456"}`, nil, policy.Allow, all},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req := envoyCheck("POST", tc.path, "application/json", tc.body, tc.headers)
@@ -165,7 +187,7 @@ routes:
 				t.Errorf("encodeResponse wrote\n%v\nthe reference is\n%v", &got, want)
 			}
 			for _, k := range all {
-				if _, ok := got.GetDynamicMetadata().GetFields()[k]; ok != slices.Contains(tc.signals, k) {
+				if _, ok := got.GetDynamicMetadata().GetFields()[k]; ok != slices.Contains(tc.optional, k) {
 					t.Errorf("metadata entry %s present: %v, want %v", k, ok, !ok)
 				}
 			}

@@ -145,13 +145,12 @@ func spoofedHeaders(v *verdict) []string {
 }
 
 // appendNumberMetadata appends what a number alone fixes: its hash, country,
-// line type, confidence and whether it is disposable.
+// line type and confidence.
 func appendNumberMetadata(b []byte, in *insight.Insight, hash string) []byte {
 	b = appendStringEntry(b, "number_hash", hash)
 	b = appendStringEntry(b, "country", in.Country.ISO2)
 	b = appendStringEntry(b, "line_type", string(in.LineType))
-	b = appendStringEntry(b, "confidence", string(in.Confidence))
-	return appendBoolEntry(b, "disposable", in.IsDisposable)
+	return appendStringEntry(b, "confidence", string(in.Confidence))
 }
 
 // outcome is the part of a response that a decision alone fixes: its
@@ -187,8 +186,13 @@ func (v *verdict) outcome() *outcome {
 		o.headers = appendHeader(o.headers, fOKHeaders, h[0], h[1])
 	}
 	add := func(k, val string) { o.metadata = appendStringEntry(o.metadata, k, val) }
-	add("enforced", string(enforced(d.Action, dryRun)))
-	o.metadata = appendBoolEntry(o.metadata, "dry_run", dryRun)
+	if dryRun {
+		// Only a dry run can let through what it decided to refuse, as
+		// the decision log line has it: elsewhere what was done is the
+		// decision.
+		o.metadata = appendBoolEntry(o.metadata, "dry_run", true)
+		add("enforced", string(enforced(d.Action, dryRun)))
+	}
 	add("decision", string(d.Action))
 	add("reason", string(d.Reason))
 	add("route", d.Route)

@@ -171,8 +171,10 @@ const maxHead = 1 + 5
 
 // appendMetadata appends the dynamic metadata Envoy's access log and later
 // filters read (namespace envoy.filters.http.ext_authz): the decision's
-// entries and the number's, built once, and this request's (its IP and
-// velocity signals only on a route with metadata_signals). It never holds
+// entries and the number's, built once, and this request's (the number's
+// field, the numbers found and disposable only on a route with
+// metadata_details, its IP and velocity signals only on a route with
+// metadata_signals). It never holds
 // a raw number. The Struct's length is known only once its entries are
 // written: they are written after room for the longest head, which is then
 // closed up.
@@ -182,12 +184,18 @@ func appendMetadata(b []byte, v *verdict, o *outcome, a *numberAnnex) []byte {
 	b = append(b, make([]byte, maxHead)...)
 	b = append(b, o.metadata...)
 	b = appendStringEntry(b, "decision_id", v.id)
-	b = appendNumberEntry(b, "numbers_found", d.Numbers)
+	details := v.route.MetadataDetails
+	if details {
+		b = appendNumberEntry(b, "numbers_found", d.Numbers)
+	}
 	if n := d.Number; n != nil {
 		in := n.Insight
-		b = appendStringEntry(b, "field", n.Field)
 		b = append(b, a.metadata...)
 		b = appendNumberEntry(b, "risk_score", in.RiskScore)
+		if details {
+			b = appendStringEntry(b, "field", n.Field)
+			b = appendBoolEntry(b, "disposable", in.IsDisposable)
+		}
 		// This request's own signals are opt-in: each entry is bytes
 		// Envoy and whatever reads the response decode on every check.
 		if v.route.MetadataSignals {
@@ -217,8 +225,9 @@ func metadataRoom(v *verdict, o *outcome, a *numberAnnex) int {
 		return 0
 	}
 	// Each entry's key, heads and value of fixed size, with one-byte
-	// lengths: decision_id 18, numbers_found 30, field 12, risk_score 27
-	// (87, in 128 with room for longer lengths); on a route with
+	// lengths: decision_id 18, risk_score 27; on a route with
+	// metadata_details numbers_found 30, field 12, disposable 19 (106 in
+	// all, in 128 with room for longer lengths); on a route with
 	// metadata_signals ip_country 19, ip_match 17, seen 21, recent_abuse 22,
 	// velocity_source 25 (104, in 128); and the strings.
 	n := maxHead + len(o.metadata) + 128 + len(v.id)

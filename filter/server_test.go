@@ -21,8 +21,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
-// testPolicy is the default catch-all plus a route with a region hint, so a
-// nationally written number can be tested.
+// testPolicy is the default catch-all (with the metadata's details) plus a
+// route with a region hint, so a nationally written number can be tested.
 const testPolicy = `
 version: 1
 routes:
@@ -35,6 +35,7 @@ routes:
     match: {methods: [POST]}
     fields: [auto]
     policy: standard
+    metadata_details: true
 `
 
 // running is a phonegate server on loopback and a gRPC client connected to it.
@@ -442,8 +443,10 @@ func headerValue(hs []*corev3.HeaderValueOption, name string) string {
 
 // TestMetadataEncoding: the metadata written as bytes decodes, in a receiver,
 // into the dynamic_metadata Struct with every key and value, for an allowed
-// and a rejected check; the request's IP and velocity signals are there only
-// on a route with metadata_signals; and the field number is the
+// and a rejected check; the details (field, numbers_found, disposable) are
+// there only on a route with metadata_details, the request's IP and velocity
+// signals only on a route with metadata_signals, dry_run and enforced on
+// neither (they are not dry runs); and the field number is the
 // descriptor's.
 func TestMetadataEncoding(t *testing.T) {
 	if n := (&authv3.CheckResponse{}).ProtoReflect().Descriptor().Fields().ByName("dynamic_metadata").Number(); n != fResponseMetadata {
@@ -453,29 +456,42 @@ func TestMetadataEncoding(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The default route, with the request's signals in the metadata.
+	// The default route, with the request's signals, or the details, in
+	// the metadata.
 	signals := mustCompile(t, `
 version: 1
 routes:
   - {name: default, match: {methods: [POST]}, fields: [auto], policy: standard, metadata_signals: true}
 `)
+	details := mustCompile(t, `
+version: 1
+routes:
+  - {name: default, match: {methods: [POST]}, fields: [auto], policy: standard, metadata_details: true}
+`)
 	signalKeys := []string{"ip_country", "ip_match", "seen", "recent_abuse", "velocity_source"}
-	for _, set := range []*policy.Set{def, signals} {
-		on := set == signals
+	detailKeys := []string{"numbers_found", "field", "disposable"}
+	for _, set := range []*policy.Set{def, signals, details} {
+		on := map[*policy.Set]string{def: "default", signals: "metadata_signals", details: "metadata_details"}[set]
 		srv := New(Options{})
 		srv.SetPolicy(set)
 		srv.MarkWarm()
-		valid := map[string]any{"decision": "allow", "reason": "no_rule", "route": "default", "policy": "standard", "enforced": "allow",
-			"dry_run": false, "numbers_found": 1.0, "field": "phone", "country": "GB", "line_type": "mobile", "confidence": "verified",
-			"disposable": false, "risk_score": 5.0}
+		valid := map[string]any{"decision": "allow", "reason": "no_rule", "route": "default", "policy": "standard",
+			"country": "GB", "line_type": "mobile", "confidence": "verified", "risk_score": 5.0}
 		invalid := map[string]any{"decision": "reject", "rule": "invalid", "tags": "invalid", "confidence": "invalid", "risk_score": 100.0}
 		// An invalid number has no velocity; the request has an IP (a
 		// documentation address: no country, match unknown).
-		validAbsent, invalidAbsent := signalKeys, signalKeys
-		if on {
+		validAbsent := slices.Concat(signalKeys, detailKeys, []string{"dry_run", "enforced"})
+		invalidAbsent := slices.Clone(validAbsent)
+		switch set {
+		case signals:
 			valid["ip_country"], valid["ip_match"], valid["seen"], valid["recent_abuse"], valid["velocity_source"] = "", "unknown", 1.0, false, "local"
 			invalid["ip_country"], invalid["ip_match"] = "", "unknown"
-			validAbsent, invalidAbsent = nil, signalKeys[2:]
+			validAbsent, invalidAbsent = validAbsent[5:], validAbsent[2:]
+		case details:
+			valid["numbers_found"], valid["field"], valid["disposable"] = 1.0, "phone", false
+			invalid["numbers_found"], invalid["field"], invalid["disposable"] = 1.0, "phone", false
+			validAbsent = slices.Concat(signalKeys, []string{"dry_run", "enforced"})
+			invalidAbsent = validAbsent
 		}
 		for _, tc := range []struct {
 			body   string
@@ -492,12 +508,12 @@ routes:
 			md := resp.GetDynamicMetadata().AsMap()
 			for k, v := range tc.want {
 				if md[k] != v {
-					t.Errorf("metadata_signals %v: %s: metadata %s = %v, want %v", on, tc.body, k, md[k], v)
+					t.Errorf("%s: %s: metadata %s = %v, want %v", on, tc.body, k, md[k], v)
 				}
 			}
 			for _, k := range tc.absent {
 				if v, ok := md[k]; ok {
-					t.Errorf("metadata_signals %v: %s: metadata %s = %v, want none", on, tc.body, k, v)
+					t.Errorf("%s: %s: metadata %s = %v, want none", on, tc.body, k, v)
 				}
 			}
 			if h, _ := md["number_hash"].(string); len(h) != 16 || md["decision_id"] != "6f1c5a0e-3f77-4f5e-9c3a-2b6d0d8f3b1a" {

@@ -20,6 +20,7 @@
 //	    policy: standard           # a preset or a policy below
 //	    dry_run: false             # true: decide and report, but always allow
 //	    metadata_signals: false    # true: this request's IP and velocity signals in the metadata too
+//	    metadata_details: false    # true: field, numbers_found and disposable in the metadata too
 //	    on_no_number: allow        # default allow
 //	    on_partial_body: reject    # Envoy cut the body; default reject
 //	    on_unparsable_body: reject # default reject

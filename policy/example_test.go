@@ -55,6 +55,6 @@ routes:
 		fmt.Println(e)
 	}
 	// Output:
-	// signup.yaml:6:5: unknown key "colour" in route: want one of name, match, fields, region, policy, dry_run, denial_details, metadata_signals, content_type_mismatch, on_no_number, on_partial_body, on_unparsable_body
+	// signup.yaml:6:5: unknown key "colour" in route: want one of name, match, fields, region, policy, dry_run, denial_details, metadata_signals, metadata_details, content_type_mismatch, on_no_number, on_partial_body, on_unparsable_body
 	// signup.yaml:5:13: route "signup" names policy "strict", which is not defined: want one of enrichment, high-trust, otp-send, standard
 }

@@ -265,6 +265,7 @@ func (p *parser) compileRoute(rd routeDoc, policies map[string]*Policy) *Route {
 		DryRun:              rd.dryRun,
 		DenialDetails:       rd.denialDetails,
 		MetadataSignals:     rd.metadataSignals,
+		MetadataDetails:     rd.metadataDetails,
 		ContentTypeMismatch: rd.mismatch,
 		OnNoNumber:          orDefault(rd.onNoNumber, Allow),
 		OnPartialBody:       orDefault(rd.onPartialBody, Reject),

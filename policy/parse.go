@@ -36,6 +36,7 @@ type routeDoc struct {
 	fields                                      []Field
 	region                                      RegionHint
 	dryRun, denialDetails, metadataSignals      bool
+	metadataDetails                             bool
 	mismatch                                    Mismatch
 	onNoNumber, onPartialBody, onUnparsableBody Action
 	policyNode                                  *yaml.Node
@@ -159,6 +160,8 @@ func (p *parser) route(n *yaml.Node) routeDoc {
 			r.denialDetails = p.bool(v)
 		case "metadata_signals":
 			r.metadataSignals = p.bool(v)
+		case "metadata_details":
+			r.metadataDetails = p.bool(v)
 		case "content_type_mismatch":
 			switch m := Mismatch(p.str(v)); m {
 			case MismatchParse, MismatchReject:

@@ -75,6 +75,13 @@ type Route struct {
 	// response decode on every check, and the decision's and number's
 	// entries are what the access log and later filters need most.
 	MetadataSignals bool
+	// MetadataDetails adds where the deciding number was (field), how many
+	// numbers the body held (numbers_found) and whether the number is
+	// disposable (disposable) to the dynamic metadata, for an access log
+	// that wants them: the decision log line has the first two, and the
+	// upstream's x-phone-disposable header the third. Off by default, for the
+	// same reason.
+	MetadataDetails bool
 	// ContentTypeMismatch is what to do with a body that is JSON while its
 	// content type says a form: parse it as what it is, or reject it.
 	ContentTypeMismatch Mismatch

@@ -15,7 +15,7 @@ package policy
 var fileKeys = map[string][]string{
 	"policy file": {"version", "routes", "policies", "data", "velocity", "lists"},
 	"route": {"name", "match", "fields", "region", "policy", "dry_run", "denial_details",
-		"metadata_signals", "content_type_mismatch", "on_no_number", "on_partial_body", "on_unparsable_body"},
+		"metadata_signals", "metadata_details", "content_type_mismatch", "on_no_number", "on_partial_body", "on_unparsable_body"},
 	"match":        {"path", "path_prefix", "path_regex", "methods", "host"},
 	"region":       {"header", "field", "default"},
 	"data":         {"disposable_prefixes", "fictitious_prefixes", "carriers", "country_caps", "receive_sms"},
@@ -54,6 +54,7 @@ type schemaRoute struct {
 	DryRun              bool         `json:"dry_run" doc:"Decide and report, but let every request through."`
 	DenialDetails       bool         `json:"denial_details" doc:"Add the deciding number's signals to a denial's body."`
 	MetadataSignals     bool         `json:"metadata_signals" doc:"Add this request's IP and velocity signals (ip_country, ip_match, seen, recent_abuse, velocity_source) to the dynamic metadata."`
+	MetadataDetails     bool         `json:"metadata_details" doc:"Add the deciding number's field, the numbers found and whether the number is disposable (field, numbers_found, disposable) to the dynamic metadata."`
 	ContentTypeMismatch string       `json:"content_type_mismatch" enum:"parse,reject" doc:"A JSON body sent as a form: parse it as what it is, or reject it."`
 	OnNoNumber          string       `json:"on_no_number" enum:"allow,tag,reject" doc:"When the body holds no number (default allow)."`
 	OnPartialBody       string       `json:"on_partial_body" enum:"allow,tag,reject" doc:"When Envoy cut the body, or it is over the size limit."`

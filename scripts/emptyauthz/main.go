@@ -8,8 +8,8 @@
 //
 // With -sized it answers every Check with a response of the size and shape
 // of phonegate's answer to scripts/compare.sh's request instead (nine
-// x-phone-* headers, fifteen dynamic metadata entries, 667 bytes: a route
-// without metadata_signals), encoded once: what the client's and the
+// x-phone-* headers, ten dynamic metadata entries, 559 bytes: a route
+// without metadata_details or metadata_signals), encoded once: what the client's and the
 // transport's side of a check cost for that response, with no judging.
 // compare.sh --empty-sized runs it so.
 //
@@ -66,10 +66,9 @@ func sizedResponse() *authv3.CheckResponse {
 			AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD})
 	}
 	md, err := structpb.NewStruct(map[string]any{
-		"enforced": "allow", "dry_run": false, "decision": "allow", "reason": "no_rule", "route": "default",
-		"policy": "standard", "decision_id": "6f1c5a0e-3f77-4f5e-9c3a-2b6d0d8f3b1a", "numbers_found": 1.0,
-		"field": "profile.phone", "number_hash": "0123456789abcdef", "country": "GB", "line_type": "mobile",
-		"confidence": "verified", "disposable": false, "risk_score": 5.0,
+		"decision": "allow", "reason": "no_rule", "route": "default", "policy": "standard",
+		"decision_id": "6f1c5a0e-3f77-4f5e-9c3a-2b6d0d8f3b1a", "number_hash": "0123456789abcdef",
+		"country": "GB", "line_type": "mobile", "confidence": "verified", "risk_score": 5.0,
 	})
 	if err != nil {
 		log.Fatalf("emptyauthz: %v", err)
