@@ -231,10 +231,8 @@ func (s *Server) logDecision(ctx context.Context, v *verdict, took time.Duration
 		return // nothing built for a line no one reads
 	}
 	if s.opts.DecisionLogJSON && s.opts.LogWriter != nil {
-		b := decisionLines.Get().(*[]byte)
-		*b = appendDecisionJSON((*b)[:0], time.Now(), v, took)
-		s.opts.LogWriter.Write(*b) // copies the line
-		decisionLines.Put(b)
+		now := time.Now()
+		s.opts.LogWriter.writeWith(func(b []byte) []byte { return appendDecisionJSON(b, now, v, took) })
 		return
 	}
 	ctx = context.WithoutCancel(ctx) // the line is written even if the caller has gone

@@ -2,13 +2,9 @@ package filter
 
 import (
 	"strconv"
-	"sync"
 	"time"
 	"unicode/utf8"
 )
-
-// decisionLines are the buffers decision lines are written into.
-var decisionLines = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
 // appendDecisionJSON appends the decision line logDecision would have slog's
 // JSON handler write: the same keys in the same order, one JSON object and

@@ -16,7 +16,7 @@ import (
 // waited for. Close writes what is queued and stops; call it at shutdown.
 type LogWriter struct {
 	out     io.Writer
-	lines   chan []byte
+	lines   chan *[]byte // buffers of bufs, put back once written
 	dropped atomic.Uint64
 	done    chan struct{}
 	mu      sync.RWMutex // Write holds it shared, Close alone
@@ -33,7 +33,7 @@ func NewLogWriter(out io.Writer, queue int) *LogWriter {
 	if queue <= 0 {
 		queue = DefaultLogQueue
 	}
-	w := &LogWriter{out: out, lines: make(chan []byte, queue), done: make(chan struct{})}
+	w := &LogWriter{out: out, lines: make(chan *[]byte, queue), done: make(chan struct{})}
 	w.bufs.New = func() any { return new([]byte) }
 	go w.run()
 	return w
@@ -42,21 +42,29 @@ func NewLogWriter(out io.Writer, queue int) *LogWriter {
 // Write queues a copy of p (log/slog reuses its buffer) and returns at once.
 // After Close it writes through.
 func (w *LogWriter) Write(p []byte) (int, error) {
+	w.writeWith(func(b []byte) []byte { return append(b, p...) })
+	return len(p), nil
+}
+
+// writeWith queues the line build appends to an empty buffer of the
+// writer's own: the decision log writes its lines in place, with no copy.
+// After Close the line is written through.
+func (w *LogWriter) writeWith(build func([]byte) []byte) {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
-	if w.closed {
-		return w.out.Write(p)
-	}
 	bp := w.bufs.Get().(*[]byte)
-	b := append((*bp)[:0], p...)
+	*bp = build((*bp)[:0])
+	if w.closed {
+		w.out.Write(*bp)
+		w.bufs.Put(bp)
+		return
+	}
 	select {
-	case w.lines <- b:
+	case w.lines <- bp:
 	default:
 		w.dropped.Add(1)
-		*bp = b
 		w.bufs.Put(bp)
 	}
-	return len(p), nil
 }
 
 // logBatchWait is how long the writer lets a batch gather after its first
@@ -69,21 +77,21 @@ const logBatchWait = 5 * time.Millisecond
 func (w *LogWriter) run() {
 	defer close(w.done)
 	bw := bufio.NewWriterSize(w.out, 64<<10)
-	write := func(b []byte) {
-		bw.Write(b)
-		w.bufs.Put(&b)
+	write := func(bp *[]byte) {
+		bw.Write(*bp)
+		w.bufs.Put(bp)
 	}
-	for b := range w.lines {
-		write(b)
+	for bp := range w.lines {
+		write(bp)
 		time.Sleep(logBatchWait)
 	batch:
 		for {
 			select {
-			case b, ok := <-w.lines:
+			case bp, ok := <-w.lines:
 				if !ok {
 					break batch // closed: flushed below, and the range ends
 				}
-				write(b)
+				write(bp)
 			default:
 				break batch
 			}
