@@ -28,10 +28,13 @@ type verdict struct {
 	decision *policy.Decision // nil when no route matched: pass, headers cleaned
 	route    *policy.Route
 	numbers  []policy.Number // as judged, for Explain
-	hash     string          // keyed hash of the deciding number, for logs and metadata
-	annex    *numberAnnex    // the deciding number's prebuilt response pieces
-	outcomes *sync.Map       // the policy set's prebuilt outcomes (outcomeKey -> *outcome)
-	metrics  *Metrics        // the server's, for the outcome's series
+	// noPhoneHeaders: the request is known to carry no x-phone-* header, so
+	// there is none to remove (spoofedHeaders).
+	noPhoneHeaders bool
+	hash           string       // keyed hash of the deciding number, for logs and metadata
+	annex          *numberAnnex // the deciding number's prebuilt response pieces
+	outcomes       *sync.Map    // the policy set's prebuilt outcomes (outcomeKey -> *outcome)
+	metrics        *Metrics     // the server's, for the outcome's series
 	// id names the decision in logs, metadata and a denial's body: Envoy's
 	// x-request-id when it is one, else a new one.
 	id string
@@ -77,7 +80,9 @@ func (s *Server) Check(ctx context.Context, cr *authv3.CheckRequest) (*authv3.Ch
 // checkWire answers a Check call of the gRPC server: the request as its
 // codec read it, the response encoded for the codec to send as it is.
 func (s *Server) checkWire(ctx context.Context, in *wireCheck) (*encodedResponse, error) {
-	return checkResponse(s.check(ctx, func() *policy.Request { return in.view(s.opts.XFFTrustedHops) }))
+	v, f := s.check(ctx, func() *policy.Request { return in.view(s.opts.XFFTrustedHops) })
+	v.noPhoneHeaders = !in.phoneHeaders // as view read the headers
+	return checkResponse(v, f)
 }
 
 // checkResponse is a check's outcome as Envoy receives it.

@@ -37,6 +37,9 @@ func requestView(cr *authv3.CheckRequest, xffTrustedHops int) *policy.Request {
 	for _, hv := range h.GetHeaderMap().GetHeaders() {
 		e.headerMap = append(e.headerMap, headerField{hv.GetKey(), hv.GetValue(), string(hv.GetRawValue())})
 	}
+	for name := range e.headers {
+		e.phoneHeaders = e.phoneHeaders || isPhoneHeader(name)
+	}
 	return e.view(xffTrustedHops)
 }
 
@@ -52,6 +55,11 @@ type envoyRequest struct {
 	source             string            // the source's socket address
 	contextExtensions  map[string]string // nil when none
 	req                policy.Request    // what view returns: made with the request, not apart
+	// phoneHeaders: a name of the headers view reads starts with x-phone-
+	// (any case). Read with the headers, so that a check whose client sent
+	// none (the usual one) does not look through them again for headers to
+	// remove.
+	phoneHeaders bool
 }
 
 // headerField is a HeaderValue of header_map.
@@ -64,11 +72,13 @@ func (e *envoyRequest) view(xffTrustedHops int) *policy.Request {
 		// Envoy sends header_map instead of headers with encode_raw_headers: true.
 		// Room for at most 64: names sent over and over make a small map.
 		headers = make(map[string]string, min(len(e.headerMap), 64))
+		e.phoneHeaders = false // these are the headers now
 		// A name sent again is joined in a builder of its own: joining
 		// strings at every repeat copies n²/2 bytes for n repeats.
 		var repeated map[string]*strings.Builder
 		for _, hv := range e.headerMap {
 			name := strings.ToLower(hv.key)
+			e.phoneHeaders = e.phoneHeaders || isPhoneHeader(name)
 			v := hv.raw
 			if v == "" {
 				v = hv.value

@@ -126,10 +126,13 @@ func numberHeaders(in *insight.Insight) [][2]string {
 // removing them as well would, in Envoy versions that remove after setting,
 // drop our own values.
 func spoofedHeaders(v *verdict) []string {
+	if v.noPhoneHeaders {
+		return nil
+	}
 	var out []string
 	var ours [][2]string
 	for name := range v.req.Headers {
-		if len(name) < len(HeaderPrefix) || !strings.EqualFold(name[:len(HeaderPrefix)], HeaderPrefix) {
+		if !isPhoneHeader(name) {
 			continue
 		}
 		if ours == nil && v.decision != nil {
@@ -142,6 +145,12 @@ func spoofedHeaders(v *verdict) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// isPhoneHeader reports whether a client header's name is in phonegate's
+// x-phone-* space, in any case.
+func isPhoneHeader(name string) bool {
+	return len(name) >= len(HeaderPrefix) && strings.EqualFold(name[:len(HeaderPrefix)], HeaderPrefix)
 }
 
 // appendNumberMetadata appends what a number alone fixes: its hash, country,

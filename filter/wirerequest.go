@@ -231,6 +231,7 @@ func (w *wireRequest) http(num protowire.Number, _ protowire.Type, v []byte) (bo
 		kv, err := w.mapEntry(v)
 		if err == nil {
 			putEntry(&w.headers, kv)
+			w.phoneHeaders = w.phoneHeaders || isPhoneHeader(kv.key)
 		}
 		return true, err
 	case fHTTPHeaderMap:

@@ -3,9 +3,11 @@ package filter
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"reflect"
 	"runtime"
+	"slices"
 	"testing"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -16,8 +18,9 @@ import (
 
 // wireAgrees checks that decodeCheckRequest reads b as proto.Unmarshal does:
 // whenever protobuf-go decodes b into a CheckRequest, decodeCheckRequest
-// decodes it too and the request policies read is the same. It reports
-// whether protobuf-go decoded b.
+// decodes it too and the request policies read is the same, and it knows
+// whether a client header is an x-phone-* one (the response's headers to
+// remove rely on it). It reports whether protobuf-go decoded b.
 func wireAgrees(t *testing.T, b []byte) bool {
 	t.Helper()
 	var cr authv3.CheckRequest
@@ -33,6 +36,9 @@ func wireAgrees(t *testing.T, b []byte) bool {
 	}
 	for _, hops := range []int{0, 1} {
 		want, got := requestView(&cr, hops), e.view(hops)
+		if phone := slices.ContainsFunc(slices.Collect(maps.Keys(got.Headers)), isPhoneHeader); e.phoneHeaders != phone {
+			t.Fatalf("hops %d: phoneHeaders %v, but the headers %v hold an x-phone-* name: %v (input %x)", hops, e.phoneHeaders, got.Headers, phone, b)
+		}
 		if !bytes.Equal(want.Body, got.Body) {
 			t.Fatalf("hops %d: body %q, protobuf-go read %q (input %x)", hops, got.Body, want.Body, b)
 		}
@@ -414,7 +420,8 @@ func TestMapOfOneKeySentOverAndOver(t *testing.T) {
 // TestPooledRequestsStartEmpty: the Check handler reuses requests (and their
 // maps) from a pool. A run of random requests, each read into the request
 // the one before it was reset into, reads each as protobuf-go does: no
-// header, context extension or field of an earlier request is left over.
+// header, context extension or field of an earlier request is left over,
+// nor its having sent an x-phone-* header.
 func TestPooledRequestsStartEmpty(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 11))
 	w := new(wireCheck)
@@ -434,6 +441,9 @@ func TestPooledRequestsStartEmpty(t *testing.T) {
 		}
 		if !reflect.DeepEqual(want, got) {
 			t.Fatalf("request %d, read into a request reset %d times:\n got %+v\nwant %+v", i, i, got, want)
+		}
+		if phone := slices.ContainsFunc(slices.Collect(maps.Keys(got.Headers)), isPhoneHeader); w.phoneHeaders != phone {
+			t.Fatalf("request %d: phoneHeaders %v, want %v (headers %v)", i, w.phoneHeaders, phone, got.Headers)
 		}
 		if !w.reset() { // as release does, without handing w to the pool
 			w = new(wireCheck)
