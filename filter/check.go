@@ -70,7 +70,10 @@ const (
 // so Envoy's failure_mode_allow decides what happens to the request. The
 // response is the one the gRPC server sends, as protobuf-go reads it.
 func (s *Server) Check(ctx context.Context, cr *authv3.CheckRequest) (*authv3.CheckResponse, error) {
-	b, err := checkResponse(s.check(ctx, func() *policy.Request { return requestView(cr, s.opts.XFFTrustedHops) }))
+	var e *envoyRequest
+	v, f := s.check(ctx, func() *policy.Request { e = messageRequest(cr); return e.view(s.opts.XFFTrustedHops) })
+	v.noPhoneHeaders = e != nil && !e.phoneHeaders // as view read the headers
+	b, err := checkResponse(v, f)
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,11 @@ const partialBodyHeader = "x-envoy-auth-partial-body"
 // read. xffTrustedHops is how many proxies in front of Envoy append to
 // x-forwarded-for and are trusted.
 func requestView(cr *authv3.CheckRequest, xffTrustedHops int) *policy.Request {
+	return messageRequest(cr).view(xffTrustedHops)
+}
+
+// messageRequest is what phonegate reads of a CheckRequest message.
+func messageRequest(cr *authv3.CheckRequest) *envoyRequest {
 	attrs := cr.GetAttributes()
 	h := attrs.GetRequest().GetHttp()
 	e := envoyRequest{
@@ -40,7 +45,7 @@ func requestView(cr *authv3.CheckRequest, xffTrustedHops int) *policy.Request {
 	for name := range e.headers {
 		e.phoneHeaders = e.phoneHeaders || isPhoneHeader(name)
 	}
-	return e.view(xffTrustedHops)
+	return &e
 }
 
 // envoyRequest is what phonegate reads of a CheckRequest, however it was
