@@ -1,7 +1,9 @@
 package filter
 
 import (
+	"context"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -164,6 +166,41 @@ func validateAnys(t *testing.T, m protoreflect.Message) {
 		}
 		return true
 	})
+}
+
+// TestAccessLogReadsWhatPhonegateWrites: every dynamic metadata key the
+// access log of envoy.yaml prints is one phonegate writes on a route with
+// no metadata option, for a tagged request (a rule and tags decided): a key
+// phonegate stopped writing, or one behind an option, would print "-".
+func TestAccessLogReadsWhatPhonegateWrites(t *testing.T) {
+	raw, err := os.ReadFile("../envoy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := regexp.MustCompile(`%DYNAMIC_METADATA\(envoy\.filters\.http\.ext_authz:([a-z_]+)\)%`).FindAllStringSubmatch(string(raw), -1)
+	if len(keys) < 8 {
+		t.Fatalf("the access log prints %d of phonegate's metadata keys, want the decision's and the number's", len(keys))
+	}
+	set, err := policy.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := New(Options{})
+	srv.SetPolicy(set)
+	srv.MarkWarm()
+	resp, err := srv.Check(context.Background(), envoyCheck("POST", "/signup", "application/json", `{"phone":"+44 56 1234 5678"}`, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := resp.GetDynamicMetadata().GetFields()
+	if md["decision"].GetStringValue() != "tag" || md["rule"].GetStringValue() == "" {
+		t.Fatalf("the check was not tagged by a rule: %v", md)
+	}
+	for _, k := range keys {
+		if _, ok := md[k[1]]; !ok {
+			t.Errorf("envoy.yaml's access log prints %s, which phonegate's default metadata does not hold", k[1])
+		}
+	}
 }
 
 // TestDeployEnvoyIsTheLocalOne: deploy/base carries a copy of envoy.yaml (a
