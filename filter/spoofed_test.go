@@ -140,6 +140,15 @@ func TestSpoofedHeadersEscapeNoReader(t *testing.T) {
 			cr.Attributes.Request.Http.HeaderMap = &corev3.HeaderMap{Headers: []*corev3.HeaderValue{{Key: "x-phone-b", Value: "1"}}}
 			return cr
 		}},
+		{"headers, non-ASCII letters lower-case into ASCII", func() *authv3.CheckRequest {
+			// U+212A KELVIN SIGN lower-cases (strings.ToLower) to "k"; Envoy
+			// lower-cases ASCII only, so "x-phone-k" is another header.
+			return envoyCheck("POST", "/signup", "application/json", allowed, map[string]string{"x-phone-\u212a": "1", "X-Phone-\u212aX": "1"})
+		}},
+		{"header_map, non-ASCII letters lower-case into ASCII", func() *authv3.CheckRequest {
+			return headerMapCheck(envoyCheck("POST", "/signup", "application/json", allowed, nil),
+				&corev3.HeaderValue{Key: "x-phone-\u212a", RawValue: []byte("1")})
+		}},
 		{"no x-phone header", func() *authv3.CheckRequest {
 			return envoyCheck("POST", "/signup", "application/json", allowed, map[string]string{"x-phonex": "1", "phone": "x"})
 		}},
