@@ -167,3 +167,55 @@ func TestDecisionLineAsSlogWritesIt(t *testing.T) {
 		}
 	}
 }
+
+// TestLogWriterLinesWholeAcrossClose: many writers build lines in the
+// writer's own buffers (writeWith, and Write as slog uses it), long and
+// short in turn so that a reused buffer would show an earlier line's tail,
+// while Close comes in the middle: every line written arrives exactly once
+// and as built (a buffer put back while queued would repeat or mix
+// lines), and written plus dropped is every line.
+func TestLogWriterLinesWholeAcrossClose(t *testing.T) {
+	var out syncBuffer
+	w := NewLogWriter(&out, 64)
+	const writers, each = 8, 300
+	line := func(g, i int) string {
+		return fmt.Sprintf("g%d i%d %s\n", g, i, strings.Repeat(string(rune('a'+(g+i)%26)), (i%7)*90))
+	}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for g := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			for i := range each {
+				l := line(g, i)
+				if i%2 == 0 {
+					w.writeWith(func(b []byte) []byte { return append(b, l...) })
+				} else {
+					fmt.Fprint(w, l)
+				}
+			}
+		}()
+	}
+	close(start)
+	w.Close() // while the writers write: the rest is written through
+	wg.Wait()
+	want := map[string]bool{}
+	for g := range writers {
+		for i := range each {
+			want[strings.TrimSuffix(line(g, i), "\n")] = true
+		}
+	}
+	got := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	seen := map[string]bool{}
+	for _, l := range got {
+		if !want[l] || seen[l] {
+			t.Fatalf("line %.40q... (%d bytes): not written, or written twice", l, len(l))
+		}
+		seen[l] = true
+	}
+	if len(got)+int(w.Dropped()) != writers*each {
+		t.Errorf("%d lines written, %d dropped, want %d in all", len(got), w.Dropped(), writers*each)
+	}
+}

@@ -82,7 +82,7 @@ func (e *envoyRequest) view(xffTrustedHops int) *policy.Request {
 		// strings at every repeat copies n²/2 bytes for n repeats.
 		var repeated map[string]*strings.Builder
 		for _, hv := range e.headerMap {
-			name := strings.ToLower(hv.key)
+			name := asciiLower(hv.key) // as Envoy would: the name removed is the one sent
 			e.phoneHeaders = e.phoneHeaders || isPhoneHeader(name)
 			v := hv.raw
 			if v == "" {

@@ -138,13 +138,32 @@ func spoofedHeaders(v *verdict) []string {
 		if ours == nil && v.decision != nil {
 			ours = upstreamHeaders(v.decision, v.route.DryRun)
 		}
-		lower := strings.ToLower(name)
+		lower := asciiLower(name)
 		if validHeaderName(lower) && !slices.ContainsFunc(ours, func(h [2]string) bool { return h[0] == lower }) {
 			out = append(out, lower)
 		}
 	}
 	sort.Strings(out)
 	return out
+}
+
+// asciiLower is name lower-cased as Envoy lower-cases header names (ASCII
+// letters only), so that a header named for removal is the one the client
+// sent: strings.ToLower would turn U+212A KELVIN SIGN into "k" and name
+// another header. It allocates only when name holds an upper-case letter.
+func asciiLower(name string) string {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; 'A' <= c && c <= 'Z' {
+			b := []byte(name)
+			for j := i; j < len(b); j++ {
+				if c := b[j]; 'A' <= c && c <= 'Z' {
+					b[j] = c + 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return name
 }
 
 // isPhoneHeader reports whether a client header's name is in phonegate's
