@@ -56,13 +56,23 @@ func (w *LogWriter) writeWith(build func([]byte) []byte) {
 	*bp = build((*bp)[:0])
 	if w.closed {
 		w.out.Write(*bp)
-		w.bufs.Put(bp)
+		w.put(bp)
 		return
 	}
 	select {
 	case w.lines <- bp:
 	default:
 		w.dropped.Add(1)
+		w.put(bp)
+	}
+}
+
+// maxPooledLine bounds the buffers kept for reuse: one a rare long line
+// grew (a panic's stack) is left to the collector.
+const maxPooledLine = 64 << 10
+
+func (w *LogWriter) put(bp *[]byte) {
+	if cap(*bp) <= maxPooledLine {
 		w.bufs.Put(bp)
 	}
 }
@@ -79,7 +89,7 @@ func (w *LogWriter) run() {
 	bw := bufio.NewWriterSize(w.out, 64<<10)
 	write := func(bp *[]byte) {
 		bw.Write(*bp)
-		w.bufs.Put(bp)
+		w.put(bp)
 	}
 	for bp := range w.lines {
 		write(bp)
