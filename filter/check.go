@@ -77,7 +77,7 @@ func (s *Server) Check(ctx context.Context, cr *authv3.CheckRequest) (*authv3.Ch
 	if err != nil {
 		return nil, err
 	}
-	return decodeResponse(b.bytes)
+	return decodeResponse(b.bytes())
 }
 
 // checkWire answers a Check call of the gRPC server: the request as its

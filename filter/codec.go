@@ -105,18 +105,18 @@ func (c codec) Marshal(v any) (mem.BufferSlice, error) {
 }
 
 // encodedResponse is a Check call's response as the codec sends it: its
-// protobuf encoding (encodeResponse), and the one-buffer slice grpc-go
-// writes it from, made with it.
+// protobuf encoding (encodeResponse) as the one-buffer slice grpc-go
+// writes it from.
 type encodedResponse struct {
-	bytes []byte
-	out   [1]mem.Buffer
+	out [1]mem.Buffer
 }
 
 func newEncodedResponse(b []byte) *encodedResponse {
-	r := &encodedResponse{bytes: b}
-	r.out[0] = mem.SliceBuffer(b) // Free does nothing: the GC takes it
-	return r
+	return &encodedResponse{out: [1]mem.Buffer{mem.SliceBuffer(b)}} // Free does nothing: the GC takes it
 }
+
+// bytes is the encoding.
+func (r *encodedResponse) bytes() []byte { return r.out[0].ReadOnlyData() }
 
 // authorizationService is Envoy's Authorization service as grpc-go's
 // generated code registers it, except that Check receives a wireCheck.

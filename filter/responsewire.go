@@ -174,10 +174,9 @@ const maxHead = 1 + 5
 // entries and the number's, built once, and this request's (the number's
 // field, the numbers found and disposable only on a route with
 // metadata_details, its IP and velocity signals only on a route with
-// metadata_signals). It never holds
-// a raw number. The Struct's length is known only once its entries are
-// written: they are written after room for the longest head, which is then
-// closed up.
+// metadata_signals). It never holds a raw number. The Struct's length is
+// known only once its entries are written: they are written after room for
+// the longest head, which is then closed up.
 func appendMetadata(b []byte, v *verdict, o *outcome, a *numberAnnex) []byte {
 	d := v.decision
 	at := len(b)
@@ -233,7 +232,10 @@ func metadataRoom(v *verdict, o *outcome, a *numberAnnex) int {
 	n := maxHead + len(o.metadata) + 128 + len(v.id)
 	if d := v.decision; d.Number != nil {
 		in := d.Number.Insight
-		n += len(a.metadata) + len(d.Number.Field)
+		n += len(a.metadata)
+		if v.route.MetadataDetails {
+			n += len(d.Number.Field)
+		}
 		if v.route.MetadataSignals {
 			n += 128
 			if in.IP != nil {

@@ -30,16 +30,15 @@ type fileDoc struct {
 }
 
 type routeDoc struct {
-	node                                        *yaml.Node
-	name, policy                                string
-	match                                       Match
-	fields                                      []Field
-	region                                      RegionHint
-	dryRun, denialDetails, metadataSignals      bool
-	metadataDetails                             bool
-	mismatch                                    Mismatch
-	onNoNumber, onPartialBody, onUnparsableBody Action
-	policyNode                                  *yaml.Node
+	node                                                    *yaml.Node
+	name, policy                                            string
+	match                                                   Match
+	fields                                                  []Field
+	region                                                  RegionHint
+	dryRun, denialDetails, metadataSignals, metadataDetails bool
+	mismatch                                                Mismatch
+	onNoNumber, onPartialBody, onUnparsableBody             Action
+	policyNode                                              *yaml.Node
 }
 
 type policyDoc struct {
